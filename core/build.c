@@ -1,0 +1,145 @@
+/*
+ * build.c -- the aggregator.  Sources call xds_build_schedule() whenever
+ * their document changes; the build runs from one low-priority event, so a
+ * burst of changes in the same loop pass (several files rewritten at once,
+ * a reload) costs one build.
+ *
+ * A build merges the last good document of every source, in declaration
+ * order, runs the generators and, only if all of that succeeded, swaps in
+ * the new snapshot.  A refused build is logged once per distinct error and
+ * the previous snapshot keeps being served.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "build.h"
+#include "genout.h"
+#include "log.h"
+#include "model.h"
+#include "server.h"
+#include "snapshot.h"
+
+static struct event *build_ev;
+static xds_cycle_t  *cycle;
+static uint64_t      generation;
+static char         *last_error;
+static int           have_snapshot;
+static char         *waiting_for; /* last "waiting for sources" line logged */
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void build_failed(const char *msg)
+{
+    if (last_error == NULL || strcmp(last_error, msg) != 0)
+        xds_log(XDS_LOG_ERR, "build refused, still serving %s: %s",
+                have_snapshot ? "the previous snapshot" : "nothing (no snapshot yet)", msg);
+    free(last_error);
+    last_error = xds_strdup(msg);
+}
+
+static void run_build(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    if (cycle == NULL)
+        return;
+
+    /* Every source must have delivered once before the first model. */
+    xds_buf_t missing = {0};
+    for (size_t i = 0; i < cycle->nsources; i++) {
+        if (cycle->sources[i]->doc == NULL)
+            xds_buf_printf(&missing, "%s\"%s\"", missing.len ? ", " : "",
+                           cycle->sources[i]->name);
+    }
+    if (missing.len) {
+        if (waiting_for == NULL || strcmp(waiting_for, missing.data) != 0)
+            xds_log(XDS_LOG_NOTICE, "waiting for the first document of source%s %s",
+                    strchr(missing.data, ',') ? "s" : "", missing.data);
+        free(waiting_for);
+        waiting_for = xds_buf_detach(&missing, NULL);
+        return;
+    }
+    xds_buf_free(&missing);
+
+    double       t0 = now_ms();
+    const xj_t **docs = xds_malloc(cycle->nsources * sizeof(*docs));
+    const char **names = xds_malloc(cycle->nsources * sizeof(*names));
+    for (size_t i = 0; i < cycle->nsources; i++) {
+        docs[i] = cycle->sources[i]->doc;
+        names[i] = cycle->sources[i]->name;
+    }
+    xds_model_t model = {0};
+    model.opts.xds_cluster = cycle->xds_cluster;
+    model.opts.refresh_delay_ms = cycle->refresh_delay_ms;
+    xds_model_build(&model, docs, names, cycle->nsources);
+
+    xds_gen_out_t *out = xds_gen_out_new();
+    if (xds_generate(&model, out) != XDS_OK) {
+        build_failed(out->error ? out->error : "generator failed");
+        goto done;
+    }
+    xds_snapshot_t *snap = xds_snapshot_build(out, ++generation);
+    snap->build_ms = now_ms() - t0;
+    xds_server_publish(snap);
+    have_snapshot = 1;
+    free(last_error);
+    last_error = NULL;
+
+    xds_buf_t summary = {0};
+    for (size_t t = 0; t < XDS_TYPE_COUNT; t++)
+        if (snap->types[t].n)
+            xds_buf_printf(&summary, " %s=%zu@%.8s", xds_types[t].path, snap->types[t].n,
+                           snap->types[t].version);
+    xds_log(XDS_LOG_NOTICE, "snapshot %llu built in %.1f ms:%s", (unsigned long long)generation,
+            snap->build_ms, summary.len ? summary.data : " (empty)");
+    xds_buf_free(&summary);
+    xds_snapshot_unref(snap);
+
+done:
+    xds_gen_out_free(out);
+    xds_model_free(&model);
+    free(docs);
+    free(names);
+}
+
+void xds_build_init(struct event_base *base)
+{
+    build_ev = event_new(base, -1, 0, run_build, NULL);
+    event_priority_set(build_ev, 2); /* lowest of 3: after the pass's I/O events */
+}
+
+void xds_build_shutdown(void)
+{
+    if (build_ev)
+        event_free(build_ev);
+    build_ev = NULL;
+    free(last_error);
+    last_error = NULL;
+    free(waiting_for);
+    waiting_for = NULL;
+}
+
+void xds_build_set_cycle(xds_cycle_t *c)
+{
+    cycle = c;
+}
+
+void xds_build_schedule(void)
+{
+    if (build_ev)
+        event_active(build_ev, EV_READ, 0);
+}
+
+int xds_build_have_snapshot(void)
+{
+    return have_snapshot;
+}

@@ -1,0 +1,387 @@
+/*
+ * cycle.c -- read the conf file into a new generation: the main-context and
+ * block directive tables, plugin loading (explicit `load_plugin` or implied
+ * by a source's `plugin NAME;`), and source creation.  Any failure frees
+ * everything built so far and leaves the running generation untouched.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "cycle.h"
+#include "log.h"
+
+int xds_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+    char        host[256];
+    const char *port;
+    memset(ss, 0, sizeof(*ss));
+
+    if (s[0] == '[') {
+        const char *end = strchr(s, ']');
+        if (end == NULL || end[1] != ':' || (size_t)(end - s - 1) >= sizeof(host))
+            return XDS_ERROR;
+        memcpy(host, s + 1, (size_t)(end - s - 1));
+        host[end - s - 1] = '\0';
+        port = end + 2;
+    } else {
+        const char *colon = strrchr(s, ':');
+        if (colon == NULL) {
+            strcpy(host, "*");
+            port = s;
+        } else {
+            if ((size_t)(colon - s) >= sizeof(host))
+                return XDS_ERROR;
+            memcpy(host, s, (size_t)(colon - s));
+            host[colon - s] = '\0';
+            port = colon + 1;
+        }
+    }
+    int64_t p;
+    if (xds_parse_int(port, &p) != XDS_OK || p < 1 || p > 65535)
+        return XDS_ERROR;
+
+    struct sockaddr_in  *in4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+    if (strcmp(host, "*") == 0 || host[0] == '\0') {
+        in4->sin_family = AF_INET;
+        in4->sin_addr.s_addr = htonl(INADDR_ANY);
+        in4->sin_port = htons((uint16_t)p);
+        *len = sizeof(*in4);
+    } else if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((uint16_t)p);
+        *len = sizeof(*in4);
+    } else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)p);
+        *len = sizeof(*in6);
+    } else {
+        return XDS_ERROR;
+    }
+    return XDS_OK;
+}
+
+int xds_discovery_conf_differs(const xds_discovery_conf_t *a, const xds_discovery_conf_t *b)
+{
+    return a->addrlen != b->addrlen || memcmp(&a->addr, &b->addr, a->addrlen) != 0 ||
+           a->workers != b->workers || a->client_max_body_size != b->client_max_body_size ||
+           a->keepalive_timeout_ms != b->keepalive_timeout_ms ||
+           a->read_timeout_ms != b->read_timeout_ms ||
+           a->shutdown_timeout_ms != b->shutdown_timeout_ms;
+}
+
+/* ---- setters that need more than the generic ones ---- */
+
+static __thread const char *cur_prefix; /* for path setters during apply */
+
+static const char *set_path(const xds_cnode_t *n, const xds_command_t *cmd, void *conf)
+{
+    char **field = (char **)((char *)conf + cmd->offset);
+    free(*field);
+    *field = xds_path_resolve(cur_prefix, n->args[0]);
+    return NULL;
+}
+
+static const char *set_error_log(const xds_cnode_t *n, const xds_command_t *cmd, void *conf)
+{
+    xds_cycle_t *c = conf;
+    (void)cmd;
+    free(c->error_log);
+    c->error_log = NULL;
+    if (strcmp(n->args[0], "stderr") != 0)
+        c->error_log = xds_path_resolve(cur_prefix, n->args[0]);
+    if (n->nargs == 2) {
+        int level = xds_log_level_parse(n->args[1]);
+        if (level < 0)
+            return xds_conf_errf("invalid log level \"%s\" (emerg, alert, crit, error, warn, "
+                                 "notice, info, debug)",
+                                 n->args[1]);
+        c->log_level = level;
+    } else if (n->nargs > 2) {
+        return "invalid number of arguments";
+    }
+    return NULL;
+}
+
+static const char *set_listen(const xds_cnode_t *n, const xds_command_t *cmd, void *conf)
+{
+    xds_discovery_conf_t *d = conf;
+    (void)cmd;
+    if (xds_parse_addr(n->args[0], &d->addr, &d->addrlen) != XDS_OK)
+        return xds_conf_errf("invalid address \"%s\" (expected HOST:PORT, [IPV6]:PORT, "
+                             "*:PORT or PORT)",
+                             n->args[0]);
+    free(d->listen);
+    d->listen = xds_strdup(n->args[0]);
+    return NULL;
+}
+
+static const char *set_workers(const xds_cnode_t *n, const xds_command_t *cmd, void *conf)
+{
+    xds_discovery_conf_t *d = conf;
+    (void)cmd;
+    if (strcmp(n->args[0], "auto") == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        d->workers = cpus > 0 ? cpus : 1;
+        return NULL;
+    }
+    if (xds_parse_int(n->args[0], &d->workers) != XDS_OK || d->workers < 1 || d->workers > 256)
+        return xds_conf_errf("invalid value \"%s\" (auto or 1..256)", n->args[0]);
+    return NULL;
+}
+
+static const xds_command_t discovery_commands[] = {
+    {"listen", XDS_CONF_TAKE1 | XDS_CONF_REQ, set_listen, 0, NULL},
+    {"workers", XDS_CONF_TAKE1, set_workers, 0, NULL},
+    {"client_max_body_size", XDS_CONF_TAKE1, xds_conf_set_size,
+     offsetof(xds_discovery_conf_t, client_max_body_size), NULL},
+    {"keepalive_timeout", XDS_CONF_TAKE1, xds_conf_set_msec,
+     offsetof(xds_discovery_conf_t, keepalive_timeout_ms), NULL},
+    {"read_timeout", XDS_CONF_TAKE1, xds_conf_set_msec,
+     offsetof(xds_discovery_conf_t, read_timeout_ms), NULL},
+    {"shutdown_timeout", XDS_CONF_TAKE1, xds_conf_set_msec,
+     offsetof(xds_discovery_conf_t, shutdown_timeout_ms), NULL},
+    {NULL, 0, NULL, 0, NULL},
+};
+
+static __thread char *block_err; /* full "FILE:LINE: ..." from a nested apply */
+
+static const char *set_discovery(const xds_cnode_t *n, const xds_command_t *cmd, void *conf)
+{
+    xds_cycle_t *c = conf;
+    char         err[XDS_ERRLEN];
+    (void)cmd;
+    if (xds_conf_apply(n, discovery_commands, &c->discovery, NULL, err, sizeof(err)) != XDS_OK) {
+        block_err = xds_strdup(err);
+        return "";
+    }
+    if (c->discovery.client_max_body_size < 1)
+        return "client_max_body_size must be at least 1";
+    return NULL;
+}
+
+static const xds_command_t envoy_commands[] = {
+    {"xds_cluster", XDS_CONF_TAKE1, xds_conf_set_str, offsetof(xds_cycle_t, xds_cluster), NULL},
+    {"refresh_delay", XDS_CONF_TAKE1, xds_conf_set_msec, offsetof(xds_cycle_t, refresh_delay_ms),
+     NULL},
+    {NULL, 0, NULL, 0, NULL},
+};
+
+static const char *set_envoy(const xds_cnode_t *n, const xds_command_t *cmd, void *conf)
+{
+    char err[XDS_ERRLEN];
+    (void)cmd;
+    if (xds_conf_apply(n, envoy_commands, conf, NULL, err, sizeof(err)) != XDS_OK) {
+        block_err = xds_strdup(err);
+        return "";
+    }
+    if (((xds_cycle_t *)conf)->refresh_delay_ms < 1)
+        return "refresh_delay must be positive";
+    return NULL;
+}
+
+static const char *set_log_level(const xds_cnode_t *n, const xds_command_t *cmd, void *conf)
+{
+    (void)cmd;
+    int level = xds_log_level_parse(n->args[0]);
+    if (level < 0)
+        return xds_conf_errf("invalid log level \"%s\"", n->args[0]);
+    ((xds_cycle_t *)conf)->log_level = level;
+    return NULL;
+}
+
+static const xds_command_t main_commands[] = {
+    {"pid", XDS_CONF_TAKE1, set_path, offsetof(xds_cycle_t, pid), NULL},
+    {"error_log", XDS_CONF_1MORE, set_error_log, 0, NULL},
+    {"log_level", XDS_CONF_TAKE1, set_log_level, 0, NULL},
+    {"plugin_dir", XDS_CONF_TAKE1, set_path, offsetof(xds_cycle_t, plugin_dir), NULL},
+    {"strict", XDS_CONF_TAKE1, xds_conf_set_flag, offsetof(xds_cycle_t, strict), NULL},
+    {"discovery", XDS_CONF_BLOCK | XDS_CONF_NOARGS | XDS_CONF_REQ, set_discovery, 0, NULL},
+    {"envoy", XDS_CONF_BLOCK | XDS_CONF_NOARGS, set_envoy, 0, NULL},
+    {NULL, 0, NULL, 0, NULL},
+};
+
+static const char *const main_skip[] = {"load_plugin", "source", NULL};
+
+/* ---- plugins and sources ---- */
+
+static xds_plugin_t *find_plugin(xds_cycle_t *c, const char *name)
+{
+    for (size_t i = 0; i < c->nplugins; i++)
+        if (strcmp(c->plugins[i]->name, name) == 0)
+            return c->plugins[i];
+    return NULL;
+}
+
+static xds_plugin_t *load_plugin(xds_cycle_t *c, const xds_cnode_t *at, const char *name,
+                                 const char *path, char *err, size_t errlen)
+{
+    char perr[XDS_ERRLEN];
+    for (const char *p = name; *p; p++) {
+        if (!(*p == '_' || *p == '-' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+              (*p >= '0' && *p <= '9'))) {
+            xds_conf_node_error(at, err, errlen, "invalid plugin name \"%s\"", name);
+            return NULL;
+        }
+    }
+    char *file;
+    if (path) {
+        file = xds_path_resolve(c->prefix, path);
+    } else {
+        xds_buf_t b = {0};
+        xds_buf_printf(&b, "%s/%s.so", c->plugin_dir, name);
+        file = xds_buf_detach(&b, NULL);
+    }
+    xds_plugin_t *pl = xds_plugin_load(name, file, perr, sizeof(perr));
+    free(file);
+    if (pl == NULL) {
+        snprintf(err, errlen, "%s:%u: %s", at->file, at->line, perr);
+        return NULL;
+    }
+    c->plugins = xds_realloc(c->plugins, (c->nplugins + 1) * sizeof(*c->plugins));
+    c->plugins[c->nplugins++] = pl;
+    return pl;
+}
+
+static int load_sources(xds_cycle_t *c, char *err, size_t errlen)
+{
+    const xds_cnode_t *root = c->root;
+
+    for (size_t i = 0; i < root->nchildren; i++) {
+        const xds_cnode_t *n = &root->children[i];
+        if (strcmp(n->name, "load_plugin") != 0)
+            continue;
+        if (n->block || n->nargs < 1 || n->nargs > 2) {
+            xds_conf_node_error(n, err, errlen,
+                                n->block ? "takes no { } block" : "invalid number of arguments");
+            return XDS_ERROR;
+        }
+        if (find_plugin(c, n->args[0])) {
+            xds_conf_node_error(n, err, errlen, "plugin \"%s\" is already loaded", n->args[0]);
+            return XDS_ERROR;
+        }
+        if (load_plugin(c, n, n->args[0], n->nargs == 2 ? n->args[1] : NULL, err, errlen) ==
+            NULL)
+            return XDS_ERROR;
+    }
+
+    for (size_t i = 0; i < root->nchildren; i++) {
+        const xds_cnode_t *n = &root->children[i];
+        if (strcmp(n->name, "source") != 0)
+            continue;
+        if (!n->block || n->nargs != 1) {
+            xds_conf_node_error(n, err, errlen,
+                                !n->block ? "must have a { } block" : "takes one name");
+            return XDS_ERROR;
+        }
+        for (size_t k = 0; k < c->nsources; k++) {
+            if (strcmp(c->sources[k]->name, n->args[0]) == 0) {
+                xds_conf_node_error(n, err, errlen, "source \"%s\" is defined twice", n->args[0]);
+                return XDS_ERROR;
+            }
+        }
+        const xds_cnode_t *pn = NULL;
+        for (size_t k = 0; k < n->nchildren; k++) {
+            if (strcmp(n->children[k].name, "plugin") == 0) {
+                if (pn) {
+                    xds_conf_node_error(&n->children[k], err, errlen, "is duplicate");
+                    return XDS_ERROR;
+                }
+                pn = &n->children[k];
+            }
+        }
+        if (pn == NULL) {
+            xds_conf_node_error(n, err, errlen, "needs a \"plugin NAME;\" directive");
+            return XDS_ERROR;
+        }
+        if (pn->nargs != 1 || pn->block) {
+            xds_conf_node_error(pn, err, errlen, "invalid number of arguments");
+            return XDS_ERROR;
+        }
+        xds_plugin_t *pl = find_plugin(c, pn->args[0]);
+        if (pl == NULL && (pl = load_plugin(c, pn, pn->args[0], NULL, err, errlen)) == NULL)
+            return XDS_ERROR;
+        xds_source_t *s = xds_source_create(n, pl, c->prefix, c->strict, err, errlen);
+        if (s == NULL)
+            return XDS_ERROR;
+        c->sources = xds_realloc(c->sources, (c->nsources + 1) * sizeof(*c->sources));
+        c->sources[c->nsources++] = s;
+    }
+    if (c->nsources == 0) {
+        snprintf(err, errlen, "%s: no \"source\" block: xdsd would have nothing to serve",
+                 c->conf_file);
+        return XDS_ERROR;
+    }
+    return XDS_OK;
+}
+
+xds_cycle_t *xds_cycle_load(const char *conf_file, const char *prefix, char *err, size_t errlen)
+{
+    xds_cycle_t *c = xds_calloc(1, sizeof(*c));
+    c->prefix = xds_strdup(prefix ? prefix : "");
+    c->conf_file = xds_path_resolve(c->prefix, conf_file);
+    c->log_level = XDS_LOG_INFO;
+    c->strict = 1;
+    c->refresh_delay_ms = 1000;
+    c->discovery.client_max_body_size = 1024 * 1024;
+    c->discovery.keepalive_timeout_ms = 75000;
+    c->discovery.read_timeout_ms = 30000;
+    c->discovery.shutdown_timeout_ms = 10000;
+    {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        c->discovery.workers = cpus > 0 ? cpus : 1;
+    }
+
+    c->root = xds_conf_parse_file(c->conf_file, err, errlen);
+    if (c->root == NULL)
+        goto failed;
+
+    cur_prefix = c->prefix;
+    block_err = NULL;
+    if (xds_conf_apply(c->root, main_commands, c, main_skip, err, errlen) != XDS_OK) {
+        if (block_err)
+            snprintf(err, errlen, "%s", block_err);
+        free(block_err);
+        block_err = NULL;
+        goto failed;
+    }
+    if (c->plugin_dir == NULL)
+        c->plugin_dir = xds_strdup(XDS_PLUGIN_DIR);
+    if (c->xds_cluster == NULL)
+        c->xds_cluster = xds_strdup("xds_cluster");
+
+    if (load_sources(c, err, errlen) != XDS_OK)
+        goto failed;
+    return c;
+
+failed:
+    xds_cycle_free(c);
+    return NULL;
+}
+
+void xds_cycle_free(xds_cycle_t *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < c->nsources; i++)
+        xds_source_destroy(c->sources[i]);
+    free(c->sources);
+    for (size_t i = 0; i < c->nplugins; i++)
+        xds_plugin_unload(c->plugins[i]);
+    free(c->plugins);
+    xds_conf_free(c->root);
+    free(c->prefix);
+    free(c->conf_file);
+    free(c->pid);
+    free(c->error_log);
+    free(c->plugin_dir);
+    free(c->xds_cluster);
+    free(c->discovery.listen);
+    free(c);
+}

@@ -1,0 +1,85 @@
+/*
+ * model.h -- the merged model the generators read, and the interface of a
+ * generator module.
+ *
+ * The aggregator merges the latest good document of every source into an
+ * xds_model_t.  Items are borrowed from the sources' documents: a model is
+ * only valid during the build that received it (on the main thread).
+ */
+#ifndef XDS_MODEL_H
+#define XDS_MODEL_H
+
+#include "json.h"
+#include "types.h"
+
+typedef struct {
+    const xj_t *item;   /* one element of a collection (an object) */
+    const char *source; /* name of the source block it came from */
+    const char *name;   /* its "name" (or name_field for raw resources) */
+} xds_model_item_t;
+
+typedef struct {
+    xds_model_item_t *items; /* in merge order: sources in declaration order, */
+    size_t n;                /* then document order; a later clash replaces  */
+} xds_collection_t;
+
+/* Settings from the conf that generated resources refer to. */
+typedef struct {
+    const char *xds_cluster;      /* bootstrap cluster that serves xDS ("xds_cluster") */
+    int64_t     refresh_delay_ms; /* REST poll interval put into config sources */
+} xds_gen_options_t;
+
+typedef struct xds_model {
+    xds_gen_options_t opts;
+    xds_collection_t  services;
+    xds_collection_t listeners;
+    xds_collection_t resources[XDS_TYPE_COUNT]; /* raw pass-through, resources.<path> */
+} xds_model_t;
+
+/* Check one source's document before it is accepted: the top level is an
+ * object of known collections (services, listeners: arrays of objects with
+ * a string "name"; resources: object of type paths -> arrays of objects with
+ * the type's name field).  Unknown collections are an error when strict,
+ * else logged as a warning.  XDS_OK or XDS_ERROR with err =
+ * "services[3]: \"name\" is missing" style messages.  Pure, no I/O. */
+int xds_model_check_document(const xj_t *doc, int strict, char *err, size_t errlen);
+
+/* Merge n checked documents (docs[i] from source sources[i], in declaration
+ * order; a NULL doc is skipped) into m (zeroed by the caller, opts already
+ * set).  A later item with the same name replaces the earlier one in place
+ * and the clash is logged at notice level, naming both sources.  Items are
+ * borrowed from docs.  Returns XDS_OK. */
+int xds_model_build(xds_model_t *m, const xj_t *const *docs, const char *const *sources,
+                    size_t n);
+/* Free the arrays of m (not the documents). */
+void xds_model_free(xds_model_t *m);
+
+/* Where generators put what they make.  Opaque; owned by the build. */
+typedef struct xds_gen_out xds_gen_out_t;
+
+/* Add one resource of type `type` named `name` (copied).  `resource` is the
+ * message object without "@type"; ownership passes (also on error).
+ * `origin` (borrowed) says where it came from for error messages, e.g.
+ * "services[greeter] (source catalog)".  A second resource of the same type
+ * and name is an error: XDS_ERROR, and the error is recorded on out. */
+int xds_gen_add(xds_gen_out_t *out, xds_type_id_t type, const char *name, xj_t *resource,
+                const char *origin);
+
+/* Record the build's error (the first one recorded wins) and return
+ * XDS_ERROR.  Message shape: "services[greeter].endpoints[0].port: expected
+ * an integer in 1..65535, got \"abc\" (source catalog)". */
+int xds_gen_error(xds_gen_out_t *out, const char *fmt, ...) XDS_PRINTF(2, 3);
+
+/* A generator module (modules/gen_*.c).  generate() reads the model and adds
+ * resources; on invalid model data it calls xds_gen_error and returns
+ * XDS_ERROR.  Pure: no I/O, no globals, may run on any thread. */
+typedef struct {
+    const char *name; /* "clusters", "endpoints", "listeners", "routes", "raw" */
+    int (*generate)(const xds_model_t *model, xds_gen_out_t *out);
+} xds_generator_t;
+
+/* The compiled-in generators, in the order they run (core/modules.c). */
+extern const xds_generator_t *const xds_generators[];
+extern const size_t xds_ngenerators;
+
+#endif

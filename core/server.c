@@ -1,0 +1,828 @@
+/*
+ * server.c -- HTTP/1.1 for the discovery API, on bufferevents, one event
+ * base per worker thread.
+ *
+ * A poll is parsed, answered and queued in one pass: the response body is
+ * never built per request.  A wildcard answer is one reference to the
+ * snapshot's prepared body; a resource_names answer is a short prefix plus
+ * references to the resources' prepared JSON.  Each reference holds the
+ * snapshot until the kernel has taken the bytes.
+ *
+ * Each worker owns its socket (SO_REUSEPORT), its connections and its
+ * current snapshot; the main thread only ever touches a worker through two
+ * events made active from outside (a new snapshot, stop), so workers take
+ * no locks.  Stopping is graceful: the listener closes, idle connections
+ * close, a connection in the middle of a request gets its answer with
+ * "Connection: close", and the thread exits when none are left or when
+ * shutdown_timeout passes.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+
+#include "log.h"
+#include "request.h"
+#include "server.h"
+
+#define XDS_MAX_HEADER_BYTES (16 * 1024)
+#define XDS_OUTPUT_HIGH      (4 * 1024 * 1024) /* stop reading pipelined requests above */
+
+typedef struct xds_worker xds_worker_t;
+typedef struct xds_conn   xds_conn_t;
+
+enum conn_state { C_IDLE, C_HEADERS, C_BODY };
+
+struct xds_conn {
+    xds_worker_t       *w;
+    struct bufferevent *bev;
+    xds_conn_t         *prev, *next;
+    enum conn_state     state;
+    int                 keepalive;   /* for the request being read */
+    int                 closing;     /* close once the output drained */
+    int                 http10;
+
+    /* the request being read */
+    const xds_type_t *type;
+    int               chunked;
+    int64_t           content_length;
+    int               chunk_state; /* 0 size line, 1 data, 2 CRLF after data, 3 trailers */
+    int64_t           chunk_left;
+    xds_buf_t         body; /* only for chunked bodies */
+};
+
+struct xds_worker {
+    int                     id;
+    pthread_t               thread;
+    int                     thread_started;
+    struct event_base      *base;
+    int                     fd;
+    struct evconnlistener  *listener;
+    xds_discovery_conf_t    conf; /* copy; the listen string is not used */
+    _Atomic(xds_snapshot_t *) pending;
+    xds_snapshot_t         *snap;
+    struct event           *notify_ev;
+    struct event           *stop_ev;
+    struct event           *grace_ev;
+    int                     stopping;
+    xds_conn_t             *conns;
+    size_t                  nconns;
+};
+
+typedef struct worker_set {
+    xds_worker_t     **w;
+    size_t             n;
+    struct worker_set *next; /* retired sets, joined at shutdown */
+} worker_set_t;
+
+static worker_set_t   *active;
+static worker_set_t   *retired;
+static xds_snapshot_t *current; /* the main thread's reference */
+
+/* ---------------------------------------------------------------- output */
+
+static void unref_cleanup(const void *data, size_t len, void *arg)
+{
+    (void)data;
+    (void)len;
+    xds_snapshot_unref(arg);
+}
+
+static const char *status_text(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 413: return "Payload Too Large";
+    case 431: return "Request Header Fields Too Large";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    default: return "Error";
+    }
+}
+
+static void write_head(xds_conn_t *c, int status, const char *ctype, size_t len, int has_body,
+                       const char *extra)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    char             head[512];
+    int              n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nServer: xdsd\r\n", status,
+                                  status_text(status));
+    if (has_body)
+        n += snprintf(head + n, sizeof(head) - (size_t)n,
+                      "Content-Type: %s\r\nContent-Length: %zu\r\n", ctype, len);
+    if (!c->keepalive || c->w->stopping)
+        n += snprintf(head + n, sizeof(head) - (size_t)n, "Connection: close\r\n");
+    else if (c->http10)
+        n += snprintf(head + n, sizeof(head) - (size_t)n, "Connection: keep-alive\r\n");
+    if (extra)
+        n += snprintf(head + n, sizeof(head) - (size_t)n, "%s", extra);
+    n += snprintf(head + n, sizeof(head) - (size_t)n, "\r\n");
+    evbuffer_add(out, head, (size_t)n);
+}
+
+/* A short text answer: errors and 503. */
+static void respond_text(xds_conn_t *c, int status, const char *msg, const char *extra)
+{
+    size_t len = strlen(msg);
+    write_head(c, status, "text/plain; charset=utf-8", len + 1, 1, extra);
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    evbuffer_add(out, msg, len);
+    evbuffer_add(out, "\n", 1);
+    xds_log(XDS_LOG_DEBUG, "worker %d: %d %s", c->w->id, status, msg);
+}
+
+/* ------------------------------------------------------------- discovery */
+
+static int str_eq(xds_str_t s, const char *lit)
+{
+    size_t n = strlen(lit);
+    return s.n == n && memcmp(s.p, lit, n) == 0;
+}
+
+static void handle_discovery(xds_conn_t *c, const char *body, size_t len)
+{
+    xds_worker_t     *w = c->w;
+    xds_snapshot_t   *snap = w->snap;
+    const xds_type_t *type = c->type;
+    char              err[XDS_ERRLEN];
+    xds_request_t     r = {0};
+
+    if (snap == NULL) {
+        respond_text(c, 503, "no configuration yet: waiting for the first snapshot", NULL);
+        return;
+    }
+    if (xds_request_parse(&r, body, len, err, sizeof(err)) != XDS_OK) {
+        respond_text(c, 400, err, NULL);
+        goto done;
+    }
+    if (r.has_type_url && !str_eq(r.type_url, type->type_url)) {
+        snprintf(err, sizeof(err), "type_url \"%.*s\" does not match /v3/discovery:%s (expects \"%s\")",
+                 (int)(r.type_url.n > 200 ? 200 : r.type_url.n), r.type_url.p, type->path,
+                 type->type_url);
+        respond_text(c, 400, err, NULL);
+        goto done;
+    }
+
+    const xds_stype_t *t = &snap->types[type->id];
+    struct evbuffer   *out = bufferevent_get_output(c->bev);
+
+    if (r.nnames == 0) {
+        if (r.has_version && r.version_info.n == XDS_VERSION_LEN &&
+            memcmp(r.version_info.p, t->version, XDS_VERSION_LEN) == 0) {
+            write_head(c, 304, NULL, 0, 0, NULL);
+            goto done;
+        }
+        write_head(c, 200, "application/json", t->body_len, 1, NULL);
+        evbuffer_add_reference(out, t->body, t->body_len, unref_cleanup, xds_snapshot_ref(snap));
+        goto done;
+    }
+
+    /* A named subset: exactly the named resources that exist. */
+    size_t  stack_idx[64];
+    size_t *idx = r.nnames <= 64 ? stack_idx : xds_malloc(r.nnames * sizeof(size_t));
+    size_t  n = 0, body_len = 0;
+    for (size_t i = 0; i < r.nnames; i++) {
+        long k = xds_stype_find(t, r.names[i].p, r.names[i].n);
+        if (k >= 0) {
+            idx[n++] = (size_t)k;
+            body_len += t->res[k].json_len + 1;
+        }
+    }
+    char version[XDS_VERSION_LEN + 1];
+    xds_stype_subset_version(t, idx, n, version);
+    if (r.has_version && r.version_info.n == XDS_VERSION_LEN &&
+        memcmp(r.version_info.p, version, XDS_VERSION_LEN) == 0) {
+        write_head(c, 304, NULL, 0, 0, NULL);
+    } else {
+        char   head[128];
+        int    hn = snprintf(head, sizeof(head), "{\"version_info\":\"%s\",\"resources\":[", version);
+        size_t url_len = strlen(type->type_url);
+        body_len += (size_t)hn + (n ? 0 : 1) + sizeof("],\"type_url\":\"\"}") - 2 + url_len;
+        write_head(c, 200, "application/json", body_len, 1, NULL);
+        evbuffer_add(out, head, (size_t)hn);
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                evbuffer_add(out, ",", 1);
+            const xds_sres_t *res = &t->res[idx[i]];
+            evbuffer_add_reference(out, res->json, res->json_len, unref_cleanup,
+                                   xds_snapshot_ref(snap));
+        }
+        evbuffer_add(out, "],\"type_url\":\"", sizeof("],\"type_url\":\"") - 1);
+        evbuffer_add(out, type->type_url, url_len);
+        evbuffer_add(out, "\"}", 2);
+    }
+    if (idx != stack_idx)
+        free(idx);
+
+done:
+    xds_request_free(&r);
+}
+
+/* ------------------------------------------------------------ connection */
+
+static void conn_free(xds_conn_t *c)
+{
+    xds_worker_t *w = c->w;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    w->nconns--;
+    bufferevent_free(c->bev);
+    xds_buf_free(&c->body);
+    free(c);
+    if (w->stopping && w->nconns == 0)
+        event_base_loopexit(w->base, NULL);
+}
+
+/* Stop reading; free the connection once everything queued is written. */
+static void conn_close_after_write(xds_conn_t *c)
+{
+    c->closing = 1;
+    bufferevent_disable(c->bev, EV_READ);
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+        conn_free(c);
+}
+
+static void conn_set_idle_timeout(xds_conn_t *c)
+{
+    int64_t        ms = c->state == C_IDLE ? c->w->conf.keepalive_timeout_ms
+                                           : c->w->conf.read_timeout_ms;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    bufferevent_set_timeouts(c->bev, &tv, NULL);
+}
+
+/* Parse the head (request line and headers) of len bytes at p.  Returns 0 to
+ * go on reading the body, or an HTTP status to answer (and close). */
+static int parse_head(xds_conn_t *c, char *p, size_t len, const char **why, const char **extra)
+{
+    char *end = p + len;
+    char *eol = memchr(p, '\r', len);
+    if (eol == NULL)
+        return 400;
+    *eol = '\0';
+
+    /* request line: METHOD SP TARGET SP HTTP/1.x */
+    char *sp1 = strchr(p, ' ');
+    char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+    if (sp1 == NULL || sp2 == NULL) {
+        *why = "malformed request line";
+        return 400;
+    }
+    *sp1 = '\0';
+    *sp2 = '\0';
+    const char *method = p, *target = sp1 + 1, *proto = sp2 + 1;
+    if (strcmp(proto, "HTTP/1.1") == 0) {
+        c->http10 = 0;
+        c->keepalive = 1;
+    } else if (strcmp(proto, "HTTP/1.0") == 0) {
+        c->http10 = 1;
+        c->keepalive = 0;
+    } else {
+        *why = "unsupported protocol version";
+        return 400;
+    }
+
+    c->chunked = 0;
+    c->content_length = 0;
+    int have_length = 0, expect_continue = 0;
+
+    for (char *line = eol + 2; line < end;) {
+        char *le = memchr(line, '\r', (size_t)(end - line));
+        if (le == NULL)
+            le = end;
+        *le = '\0';
+        if (line == le)
+            break;
+        char *colon = strchr(line, ':');
+        if (colon == NULL) {
+            *why = "malformed header line";
+            return 400;
+        }
+        *colon = '\0';
+        char *v = colon + 1;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        char *ve = v + strlen(v);
+        while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+            *--ve = '\0';
+
+        if (strcasecmp(line, "Content-Length") == 0) {
+            int64_t cl;
+            if (xds_parse_int(v, &cl) != XDS_OK || (have_length && cl != c->content_length)) {
+                *why = "invalid Content-Length";
+                return 400;
+            }
+            c->content_length = cl;
+            have_length = 1;
+        } else if (strcasecmp(line, "Transfer-Encoding") == 0) {
+            if (strcasecmp(v, "chunked") != 0) {
+                *why = "unsupported Transfer-Encoding";
+                return 501;
+            }
+            c->chunked = 1;
+        } else if (strcasecmp(line, "Connection") == 0) {
+            if (strcasestr(v, "close"))
+                c->keepalive = 0;
+            else if (strcasestr(v, "keep-alive"))
+                c->keepalive = 1;
+        } else if (strcasecmp(line, "Expect") == 0) {
+            if (strcasecmp(v, "100-continue") == 0)
+                expect_continue = 1;
+        }
+        line = le + 2;
+    }
+    if (c->chunked && have_length) {
+        *why = "both Content-Length and Transfer-Encoding";
+        return 400;
+    }
+
+    static const char prefix[] = "/v3/discovery:";
+    c->type = NULL;
+    if (strncmp(target, prefix, sizeof(prefix) - 1) == 0) {
+        const char *tp = target + sizeof(prefix) - 1;
+        size_t      tl = strcspn(tp, "?");
+        c->type = xds_type_by_path(tp, tl);
+    }
+    if (c->type == NULL) {
+        *why = "unknown path: xdsd serves POST /v3/discovery:<type>";
+        return 404;
+    }
+    if (strcmp(method, "POST") != 0) {
+        *why = "method not allowed: discovery requests are POST";
+        *extra = "Allow: POST\r\n";
+        return 405;
+    }
+    if (c->content_length > c->w->conf.client_max_body_size) {
+        *why = "request body is larger than client_max_body_size";
+        return 413;
+    }
+    if (expect_continue)
+        evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    return 0;
+}
+
+/* Decode as much of a chunked body as has arrived.  Returns 1 when the body
+ * is complete, 0 when more is needed, or an HTTP status on error. */
+static int read_chunked(xds_conn_t *c, struct evbuffer *in)
+{
+    for (;;) {
+        if (c->chunk_state == 1) {
+            size_t avail = evbuffer_get_length(in);
+            if (avail == 0)
+                return 0;
+            size_t take = (size_t)c->chunk_left < avail ? (size_t)c->chunk_left : avail;
+            xds_buf_reserve(&c->body, take);
+            evbuffer_remove(in, c->body.data + c->body.len, take);
+            c->body.len += take;
+            c->body.data[c->body.len] = '\0';
+            c->chunk_left -= (int64_t)take;
+            if (c->chunk_left > 0)
+                return 0;
+            c->chunk_state = 2;
+            continue;
+        }
+        size_t len;
+        char  *line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
+        if (line == NULL)
+            return evbuffer_get_length(in) > 4096 ? 400 : 0;
+        if (c->chunk_state == 2) { /* the CRLF after a chunk's data */
+            int ok = len == 0;
+            free(line);
+            if (!ok)
+                return 400;
+            c->chunk_state = 0;
+            continue;
+        }
+        if (c->chunk_state == 3) { /* trailers until an empty line */
+            free(line);
+            if (len == 0)
+                return 1;
+            continue;
+        }
+        char         *endp;
+        unsigned long sz = strtoul(line, &endp, 16);
+        int           bad = endp == line || (*endp != '\0' && *endp != ';');
+        free(line);
+        if (bad)
+            return 400;
+        if (sz == 0) {
+            c->chunk_state = 3;
+            continue;
+        }
+        if ((int64_t)(c->body.len + sz) > c->w->conf.client_max_body_size)
+            return 413;
+        c->chunk_left = (int64_t)sz;
+        c->chunk_state = 1;
+    }
+}
+
+static void conn_read(struct bufferevent *bev, void *arg)
+{
+    xds_conn_t      *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+
+    while (!c->closing) {
+        if (c->state != C_BODY) {
+            size_t avail = evbuffer_get_length(in);
+            if (avail == 0)
+                break;
+            struct evbuffer_ptr pos = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+            if (pos.pos < 0) {
+                if (avail > XDS_MAX_HEADER_BYTES) {
+                    c->keepalive = 0;
+                    respond_text(c, 431, "request headers are too large", NULL);
+                    conn_close_after_write(c);
+                    return;
+                }
+                if (c->state == C_IDLE) {
+                    c->state = C_HEADERS;
+                    conn_set_idle_timeout(c);
+                }
+                break;
+            }
+            size_t      hlen = (size_t)pos.pos + 4;
+            char       *head = (char *)evbuffer_pullup(in, (ssize_t)hlen);
+            const char *why = "bad request", *extra = NULL;
+            int         status;
+            if (hlen > XDS_MAX_HEADER_BYTES) {
+                status = 431;
+                why = "request headers are too large";
+            } else {
+                status = parse_head(c, head, hlen, &why, &extra);
+            }
+            evbuffer_drain(in, hlen);
+            if (status) {
+                c->keepalive = 0;
+                respond_text(c, status, why, extra);
+                conn_close_after_write(c);
+                return;
+            }
+            c->state = C_BODY;
+            c->chunk_state = 0;
+            c->body.len = 0;
+            conn_set_idle_timeout(c);
+        }
+
+        /* C_BODY */
+        const char *body;
+        size_t      blen;
+        if (c->chunked) {
+            int rc = read_chunked(c, in);
+            if (rc == 0)
+                break;
+            if (rc != 1) {
+                c->keepalive = 0;
+                respond_text(c, rc, rc == 413 ? "request body is larger than client_max_body_size"
+                                              : "malformed chunked body",
+                             NULL);
+                conn_close_after_write(c);
+                return;
+            }
+            body = c->body.data ? c->body.data : "";
+            blen = c->body.len;
+            handle_discovery(c, body, blen);
+        } else {
+            if (evbuffer_get_length(in) < (size_t)c->content_length)
+                break;
+            blen = (size_t)c->content_length;
+            body = blen ? (const char *)evbuffer_pullup(in, (ssize_t)blen) : "";
+            handle_discovery(c, body, blen);
+            evbuffer_drain(in, blen);
+        }
+        if (c->body.cap > 64 * 1024)
+            xds_buf_free(&c->body);
+
+        c->state = C_IDLE;
+        conn_set_idle_timeout(c);
+        if (!c->keepalive || c->w->stopping) {
+            conn_close_after_write(c);
+            return;
+        }
+        if (evbuffer_get_length(bufferevent_get_output(bev)) > XDS_OUTPUT_HIGH) {
+            bufferevent_disable(bev, EV_READ); /* resumed by conn_write */
+            break;
+        }
+    }
+}
+
+static void conn_write(struct bufferevent *bev, void *arg)
+{
+    xds_conn_t *c = arg;
+    if (c->closing) {
+        conn_free(c);
+        return;
+    }
+    if (c->w->stopping && c->state == C_IDLE) {
+        conn_free(c);
+        return;
+    }
+    if (!(bufferevent_get_enabled(bev) & EV_READ)) {
+        bufferevent_enable(bev, EV_READ);
+        conn_read(bev, c);
+    }
+}
+
+static void conn_event(struct bufferevent *bev, short what, void *arg)
+{
+    xds_conn_t *c = arg;
+    (void)bev;
+    if ((what & BEV_EVENT_TIMEOUT) && c->state != C_IDLE)
+        xds_log(XDS_LOG_INFO, "worker %d: client timed out in the middle of a request",
+                c->w->id);
+    conn_free(c);
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                      int salen, void *arg)
+{
+    xds_worker_t *w = arg;
+    (void)l;
+    (void)sa;
+    (void)salen;
+
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    xds_conn_t *c = xds_calloc(1, sizeof(*c));
+    c->w = w;
+    c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (c->bev == NULL) {
+        close(fd);
+        free(c);
+        return;
+    }
+    c->next = w->conns;
+    if (w->conns)
+        w->conns->prev = c;
+    w->conns = c;
+    w->nconns++;
+    c->state = C_IDLE;
+    bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
+    conn_set_idle_timeout(c);
+    bufferevent_enable(c->bev, EV_READ);
+}
+
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    xds_worker_t *w = arg;
+    int           e = EVUTIL_SOCKET_ERROR();
+    (void)l;
+    xds_log(XDS_LOG_ERR, "worker %d: accept: %s", w->id, evutil_socket_error_to_string(e));
+}
+
+/* ---------------------------------------------------------------- worker */
+
+static void on_notify(evutil_socket_t fd, short what, void *arg)
+{
+    xds_worker_t   *w = arg;
+    xds_snapshot_t *s = atomic_exchange(&w->pending, NULL);
+    (void)fd;
+    (void)what;
+    if (s) {
+        xds_snapshot_unref(w->snap);
+        w->snap = s;
+    }
+}
+
+static void on_grace(evutil_socket_t fd, short what, void *arg)
+{
+    xds_worker_t *w = arg;
+    (void)fd;
+    (void)what;
+    if (w->nconns)
+        xds_log(XDS_LOG_WARN, "worker %d: shutdown_timeout passed, closing %zu connection%s",
+                w->id, w->nconns, w->nconns == 1 ? "" : "s");
+    event_base_loopexit(w->base, NULL);
+}
+
+static void on_stop(evutil_socket_t fd, short what, void *arg)
+{
+    xds_worker_t *w = arg;
+    (void)fd;
+    (void)what;
+    if (w->stopping)
+        return;
+    w->stopping = 1;
+    if (w->listener) {
+        evconnlistener_free(w->listener); /* closes the socket */
+        w->listener = NULL;
+        w->fd = -1;
+    }
+    /* Idle connections go now; busy ones after their answer. */
+    for (xds_conn_t *c = w->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->state == C_IDLE && !c->closing &&
+            evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+            conn_free(c);
+    }
+    if (w->nconns == 0) {
+        event_base_loopexit(w->base, NULL);
+        return;
+    }
+    int64_t        ms = w->conf.shutdown_timeout_ms;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    w->grace_ev = evtimer_new(w->base, on_grace, w);
+    evtimer_add(w->grace_ev, &tv);
+}
+
+static void *worker_main(void *arg)
+{
+    xds_worker_t *w = arg;
+    event_base_dispatch(w->base);
+    return NULL;
+}
+
+static void worker_free(xds_worker_t *w)
+{
+    while (w->conns)
+        conn_free(w->conns);
+    if (w->listener)
+        evconnlistener_free(w->listener);
+    else if (w->fd >= 0)
+        close(w->fd);
+    if (w->grace_ev)
+        event_free(w->grace_ev);
+    if (w->notify_ev)
+        event_free(w->notify_ev);
+    if (w->stop_ev)
+        event_free(w->stop_ev);
+    xds_snapshot_unref(atomic_exchange(&w->pending, NULL));
+    xds_snapshot_unref(w->snap);
+    if (w->base)
+        event_base_free(w->base);
+    free(w);
+}
+
+static int open_socket(const xds_discovery_conf_t *dc, char *err, size_t errlen)
+{
+    int fd = socket(dc->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "socket for %s: %s", dc->listen, strerror(errno));
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
+        snprintf(err, errlen, "SO_REUSEPORT on %s: %s", dc->listen, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (bind(fd, (const struct sockaddr *)&dc->addr, dc->addrlen) < 0) {
+        snprintf(err, errlen, "bind %s: %s", dc->listen, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (listen(fd, 1024) < 0) {
+        snprintf(err, errlen, "listen %s: %s", dc->listen, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void set_free(worker_set_t *set)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        if (set->w[i]->thread_started)
+            pthread_join(set->w[i]->thread, NULL);
+        worker_free(set->w[i]);
+    }
+    free(set->w);
+    free(set);
+}
+
+static void set_stop(worker_set_t *set)
+{
+    for (size_t i = 0; i < set->n; i++)
+        event_active(set->w[i]->stop_ev, EV_READ, 0);
+}
+
+static worker_set_t *set_start(const xds_discovery_conf_t *dc, char *err, size_t errlen)
+{
+    static int threads_ready;
+    if (!threads_ready) {
+        evthread_use_pthreads();
+        threads_ready = 1;
+    }
+
+    worker_set_t *set = xds_calloc(1, sizeof(*set));
+    set->w = xds_calloc((size_t)dc->workers, sizeof(xds_worker_t *));
+
+    /* All sockets first, so a bind error leaves nothing running. */
+    for (size_t i = 0; i < (size_t)dc->workers; i++) {
+        xds_worker_t *w = xds_calloc(1, sizeof(*w));
+        set->w[set->n++] = w;
+        w->id = (int)i;
+        w->conf = *dc;
+        w->conf.listen = NULL;
+        atomic_init(&w->pending, NULL);
+        w->fd = open_socket(dc, err, errlen);
+        if (w->fd < 0)
+            goto failed;
+        w->base = event_base_new();
+        if (w->base == NULL) {
+            snprintf(err, errlen, "event_base_new failed");
+            goto failed;
+        }
+        w->listener = evconnlistener_new(w->base, on_accept, w, LEV_OPT_CLOSE_ON_FREE, -1, w->fd);
+        if (w->listener == NULL) {
+            snprintf(err, errlen, "evconnlistener_new failed");
+            goto failed;
+        }
+        evconnlistener_set_error_cb(w->listener, on_accept_error);
+        w->notify_ev = event_new(w->base, -1, 0, on_notify, w);
+        w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
+        if (current)
+            w->snap = xds_snapshot_ref(current);
+    }
+    for (size_t i = 0; i < set->n; i++) {
+        xds_worker_t *w = set->w[i];
+        int           rc = pthread_create(&w->thread, NULL, worker_main, w);
+        if (rc != 0) {
+            snprintf(err, errlen, "pthread_create: %s", strerror(rc));
+            set_stop(set);
+            goto failed;
+        }
+        w->thread_started = 1;
+    }
+    xds_log(XDS_LOG_NOTICE, "discovery: listening on %s with %zu worker%s", dc->listen, set->n,
+            set->n == 1 ? "" : "s");
+    return set;
+
+failed:
+    set_free(set);
+    return NULL;
+}
+
+int xds_server_start(const xds_discovery_conf_t *dc, char *err, size_t errlen)
+{
+    active = set_start(dc, err, errlen);
+    return active ? XDS_OK : XDS_ERROR;
+}
+
+int xds_server_reconfigure(const xds_discovery_conf_t *dc, char *err, size_t errlen)
+{
+    if (active && !xds_discovery_conf_differs(&active->w[0]->conf, dc))
+        return XDS_OK;
+    worker_set_t *set = set_start(dc, err, errlen);
+    if (set == NULL)
+        return XDS_ERROR;
+    if (active) {
+        set_stop(active);
+        active->next = retired;
+        retired = active;
+    }
+    active = set;
+    return XDS_OK;
+}
+
+void xds_server_publish(xds_snapshot_t *s)
+{
+    xds_snapshot_t *old = current;
+    current = xds_snapshot_ref(s);
+    xds_snapshot_unref(old);
+    if (active == NULL)
+        return;
+    for (size_t i = 0; i < active->n; i++) {
+        xds_worker_t *w = active->w[i];
+        xds_snapshot_unref(atomic_exchange(&w->pending, xds_snapshot_ref(s)));
+        event_active(w->notify_ev, EV_READ, 0);
+    }
+}
+
+void xds_server_stop(void)
+{
+    if (active) {
+        set_stop(active);
+        active->next = retired;
+        retired = active;
+        active = NULL;
+    }
+    while (retired) {
+        worker_set_t *next = retired->next;
+        set_free(retired);
+        retired = next;
+    }
+    xds_snapshot_unref(current);
+    current = NULL;
+}

@@ -1,0 +1,149 @@
+/*
+ * snapshot.c -- turn a build's generated resources into an immutable
+ * snapshot: every resource serialized once (as a protobuf Any with its
+ * "@type"), hashed once, and the full response body of each type written
+ * once.  Requests then only copy pointers into it.
+ *
+ * Versions are content hashes, so two xdsd processes on the same data, or a
+ * restart, give the same version, and a subset that did not change keeps its
+ * version when other resources of the type change.  The hash of a subset is
+ * XXH3-128 over the type URL followed by the 16-byte hashes of its resources
+ * in name order: cheap enough to compute per request for EDS/RDS subsets.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "json.h"
+#include "snapshot.h"
+
+static void hash_hex(XXH128_hash_t h, char out[XDS_VERSION_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    XXH128_canonical_t c;
+    XXH128_canonicalFromHash(&c, h);
+    for (size_t i = 0; i < 16; i++) {
+        out[2 * i] = hex[c.digest[i] >> 4];
+        out[2 * i + 1] = hex[c.digest[i] & 0xf];
+    }
+    out[XDS_VERSION_LEN] = '\0';
+}
+
+void xds_stype_subset_version(const xds_stype_t *t, const size_t *idx, size_t n,
+                              char out[XDS_VERSION_LEN + 1])
+{
+    XXH3_state_t st;
+    XXH3_128bits_reset(&st);
+    XXH3_128bits_update(&st, t->type->type_url, strlen(t->type->type_url) + 1);
+    for (size_t i = 0; i < n; i++)
+        XXH3_128bits_update(&st, t->res[idx ? idx[i] : i].hash, 16);
+    hash_hex(XXH3_128bits_digest(&st), out);
+}
+
+long xds_stype_find(const xds_stype_t *t, const char *name, size_t len)
+{
+    size_t lo = 0, hi = t->n;
+    while (lo < hi) {
+        size_t            mid = lo + (hi - lo) / 2;
+        const xds_sres_t *r = &t->res[mid];
+        size_t            m = r->name_len < len ? r->name_len : len;
+        int               c = memcmp(r->name, name, m);
+        if (c == 0)
+            c = (r->name_len > len) - (r->name_len < len);
+        if (c == 0)
+            return (long)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+static void build_type(xds_stype_t *t, const xds_type_t *type, const xds_gen_res_t *in, size_t n)
+{
+    xds_buf_t arena = {0};
+    size_t   *name_off = xds_malloc(sizeof(size_t) * (n ? n : 1));
+    size_t   *json_off = xds_malloc(sizeof(size_t) * (n ? n : 1));
+
+    t->type = type;
+    t->n = n;
+    t->res = xds_calloc(n ? n : 1, sizeof(xds_sres_t));
+
+    for (size_t i = 0; i < n; i++) {
+        name_off[i] = arena.len;
+        t->res[i].name_len = strlen(in[i].name);
+        xds_buf_append(&arena, in[i].name, t->res[i].name_len + 1);
+        json_off[i] = arena.len;
+        xj_serialize_any(in[i].resource, type->type_url, &arena);
+        t->res[i].json_len = arena.len - json_off[i];
+        xds_buf_append(&arena, "", 1);
+    }
+    t->arena = xds_buf_detach(&arena, NULL);
+
+    /* Pointers only once the arena stopped moving. */
+    for (size_t i = 0; i < n; i++) {
+        xds_sres_t   *r = &t->res[i];
+        XXH128_hash_t h;
+        r->name = t->arena + name_off[i];
+        r->json = t->arena + json_off[i];
+        h = XXH3_128bits(r->json, r->json_len);
+        XXH128_canonical_t c;
+        XXH128_canonicalFromHash(&c, h);
+        memcpy(r->hash, c.digest, 16);
+    }
+    free(name_off);
+    free(json_off);
+
+    xds_stype_subset_version(t, NULL, n, t->version);
+
+    xds_buf_t body = {0};
+    size_t    total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += t->res[i].json_len + 1;
+    xds_buf_reserve(&body, total + 128 + strlen(type->type_url));
+    xds_buf_appends(&body, "{\"version_info\":\"");
+    xds_buf_appends(&body, t->version);
+    xds_buf_appends(&body, "\",\"resources\":[");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            xds_buf_append(&body, ",", 1);
+        xds_buf_append(&body, t->res[i].json, t->res[i].json_len);
+    }
+    xds_buf_appends(&body, "],\"type_url\":\"");
+    xds_buf_appends(&body, type->type_url);
+    xds_buf_appends(&body, "\"}");
+    t->body = xds_buf_detach(&body, &t->body_len);
+}
+
+xds_snapshot_t *xds_snapshot_build(const xds_gen_out_t *out, uint64_t generation)
+{
+    xds_snapshot_t *s = xds_calloc(1, sizeof(*s));
+    atomic_init(&s->refs, 1);
+    s->generation = generation;
+    for (size_t t = 0; t < XDS_TYPE_COUNT; t++)
+        build_type(&s->types[t], &xds_types[t], out->res[t], out->n[t]);
+    return s;
+}
+
+xds_snapshot_t *xds_snapshot_ref(xds_snapshot_t *s)
+{
+    atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+    return s;
+}
+
+void xds_snapshot_unref(xds_snapshot_t *s)
+{
+    if (s == NULL)
+        return;
+    if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    for (size_t t = 0; t < XDS_TYPE_COUNT; t++) {
+        free(s->types[t].res);
+        free(s->types[t].arena);
+        free(s->types[t].body);
+    }
+    free(s);
+}

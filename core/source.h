@@ -1,0 +1,50 @@
+/*
+ * source.h -- source instances: one per `source NAME { }` block.  A source
+ * owns its plugin state and its last good document; the host API that
+ * plugins call lives here.
+ */
+#ifndef XDS_SOURCE_H
+#define XDS_SOURCE_H
+
+#include <time.h>
+
+#include "json.h"
+#include "plugin.h"
+
+struct xds_cnode;
+struct event_base;
+
+struct xdsd_source {
+    char         *name;   /* owned */
+    xds_plugin_t *plugin; /* borrowed from the cycle */
+    void         *conf;   /* plugin conf struct, owned */
+    void         *state;  /* plugin instance, owned by the plugin */
+    int           started;
+    int           strict; /* unknown model collections are errors */
+
+    xj_t    *doc;     /* last good document, owned; NULL until the first publish */
+    uint64_t updates; /* accepted publishes */
+
+    /* health */
+    int      failing; /* last refresh failed */
+    unsigned failures;
+    char    *last_error; /* owned */
+    time_t   last_ok;
+};
+typedef struct xdsd_source xds_source_t;
+
+/* Create an instance from its block: find `plugin NAME;` (the plugin comes
+ * from lookup), parse the plugin's directives, call its create().  Returns
+ * NULL with err set ("FILE:LINE: ..." or "source \"x\": plugin \"file\": ..."). */
+xds_source_t *xds_source_create(const struct xds_cnode *block, xds_plugin_t *plugin,
+                                const char *prefix, int strict, char *err, size_t errlen);
+/* Begin work (plugin start).  XDS_ERROR with err set. */
+int  xds_source_start(xds_source_t *s, char *err, size_t errlen);
+void xds_source_destroy(xds_source_t *s);
+
+/* The main event loop that plugins register on; set once at startup. */
+void xds_source_set_event_base(struct event_base *base);
+/* Called (on the main thread) after any source's document changed. */
+void xds_source_set_change_handler(void (*cb)(void));
+
+#endif

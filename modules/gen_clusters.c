@@ -1,0 +1,58 @@
+/*
+ * gen_clusters.c -- one Envoy Cluster per service.
+ *
+ * A "static" service (the default) carries its endpoints inline in the
+ * cluster's load_assignment (type STATIC, so addresses must be IP
+ * literals); "dns" does the same with type STRICT_DNS, so Envoy resolves
+ * host names itself; "eds" makes an EDS cluster whose endpoints come from
+ * the ClusterLoadAssignment that gen_endpoints.c produces, fetched over
+ * REST from the xDS cluster.  This generator runs first, so it is the one
+ * that reports a service's mistakes.
+ */
+#include <stdio.h>
+
+#include "gen_util.h"
+
+static xj_t *cluster_of(const xds_model_t *m, const gen_service_t *svc)
+{
+    static const char *const types[] = {"STATIC", "STRICT_DNS", "EDS"};
+    xj_t *cl = xj_object();
+
+    xj_object_put(cl, "name", xj_string(svc->name));
+    xj_object_put(cl, "type", xj_string(types[svc->discovery]));
+    xj_object_put(cl, "connect_timeout", xj_string(svc->connect_timeout));
+    if (svc->lb_policy)
+        xj_object_put(cl, "lb_policy", xj_string(svc->lb_policy));
+    if (svc->discovery == GEN_DISCOVERY_EDS) {
+        xj_t *eds = xj_object_put(cl, "eds_cluster_config", xj_object());
+        xj_object_put(eds, "eds_config", gen_rest_config_source(m));
+    } else {
+        xj_t *la = xj_object_put(cl, "load_assignment", xj_object());
+        xj_object_put(la, "cluster_name", xj_string(svc->name));
+        xj_object_put(la, "endpoints", gen_locality_endpoints(svc));
+    }
+    return cl;
+}
+
+static int generate_clusters(const xds_model_t *m, xds_gen_out_t *out)
+{
+    char origin[XDS_ERRLEN];
+
+    for (size_t i = 0; i < m->services.n; i++) {
+        const xds_model_item_t *it = &m->services.items[i];
+        gen_service_t svc;
+        int rc = gen_service_parse(out, it, &svc);
+
+        if (rc == XDS_OK) {
+            snprintf(origin, sizeof(origin), "services[%s] (source %s)", it->name, it->source);
+            rc = xds_gen_add(out, XDS_TYPE_CLUSTERS, svc.name, cluster_of(m, &svc), origin);
+        }
+        gen_service_free(&svc);
+        if (rc != XDS_OK)
+            return XDS_ERROR;
+    }
+    return XDS_OK;
+}
+
+/* The clusters generator, listed in core/modules.c. */
+const xds_generator_t xds_gen_clusters = {"clusters", generate_clusters};

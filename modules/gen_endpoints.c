@@ -1,0 +1,36 @@
+/*
+ * gen_endpoints.c -- one ClusterLoadAssignment per service that uses EDS
+ * ("discovery": "eds").  Static and DNS services carry their endpoints in
+ * the cluster itself (gen_clusters.c), so they produce nothing here.
+ * Endpoints are grouped into localities by (region, zone) exactly as for
+ * inline load assignments.
+ */
+#include <stdio.h>
+
+#include "gen_util.h"
+
+static int generate_endpoints(const xds_model_t *m, xds_gen_out_t *out)
+{
+    char origin[XDS_ERRLEN];
+
+    for (size_t i = 0; i < m->services.n; i++) {
+        const xds_model_item_t *it = &m->services.items[i];
+        gen_service_t svc;
+        int rc = gen_service_parse(out, it, &svc);
+
+        if (rc == XDS_OK && svc.discovery == GEN_DISCOVERY_EDS) {
+            xj_t *cla = xj_object();
+            xj_object_put(cla, "cluster_name", xj_string(svc.name));
+            xj_object_put(cla, "endpoints", gen_locality_endpoints(&svc));
+            snprintf(origin, sizeof(origin), "services[%s] (source %s)", it->name, it->source);
+            rc = xds_gen_add(out, XDS_TYPE_ENDPOINTS, svc.name, cla, origin);
+        }
+        gen_service_free(&svc);
+        if (rc != XDS_OK)
+            return XDS_ERROR;
+    }
+    return XDS_OK;
+}
+
+/* The endpoints generator, listed in core/modules.c. */
+const xds_generator_t xds_gen_endpoints = {"endpoints", generate_endpoints};

@@ -1,0 +1,42 @@
+/*
+ * gen_raw.c -- pass-through of raw Envoy resources from the model's
+ * "resources" object ("resources": {"clusters": [{...}]}).  Each item is
+ * copied as-is under its type and named by the type's name field; an
+ * "@type" member, if the author wrote one, must be the type's URL and is
+ * dropped (the snapshot adds it when it serializes the resource as Any).
+ * A raw resource with the name of a generated one is caught as a duplicate
+ * by xds_generate.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "gen_util.h"
+
+static int generate_raw(const xds_model_t *m, xds_gen_out_t *out)
+{
+    char coll[64], got[96];
+
+    for (size_t t = 0; t < XDS_TYPE_COUNT; t++) {
+        const xds_type_t *type = &xds_types[t];
+        snprintf(coll, sizeof(coll), "resources.%s", type->path);
+        for (size_t i = 0; i < m->resources[t].n; i++) {
+            const xds_model_item_t *it = &m->resources[t].items[i];
+            const xj_t *at = xj_get(it->item, "@type");
+            gen_ctx_t c;
+            xj_t *res;
+
+            gen_ctx_item(&c, out, coll, it);
+            if (at != NULL && (at->type != XJ_STRING || strcmp(at->u.str.s, type->type_url) != 0))
+                return gen_fail(&c, "\"@type\"", "expected \"%s\", got %s", type->type_url,
+                                gen_describe(at, got, sizeof(got)));
+            res = xj_clone(it->item);
+            xj_free(xj_take(res, "@type"));
+            if (xds_gen_add(out, type->id, it->name, res, c.origin) != XDS_OK)
+                return XDS_ERROR;
+        }
+    }
+    return XDS_OK;
+}
+
+/* The raw resources generator, listed in core/modules.c. */
+const xds_generator_t xds_gen_raw = {"raw", generate_raw};
