@@ -403,13 +403,19 @@ static int conf_include(conf_parser_t *cp, const xds_cnode_t *inc, xds_cnode_t *
         xds_buf_append(&full, inc->file, (size_t)(slash - inc->file) + 1);
     xds_buf_appends(&full, pat);
 
-    /* a pattern that matches nothing (even a plain path) is not an error */
+    /* A wildcard that matches nothing (an empty conf.d) is fine; a plain
+     * path that does not exist is a typo and an error, as in nginx. */
     int rc = XDS_OK;
     glob_t g;
     int grc = glob(full.data, 0, NULL, &g);
     if (grc == GLOB_NOMATCH) {
+        if (strpbrk(pat, "*?[") == NULL) {
+            conf_error(cp, inc->file, inc->line, "include \"%s\": %s: No such file", pat,
+                       full.data);
+            rc = XDS_ERROR;
+        }
         xds_buf_free(&full);
-        return XDS_OK;
+        return rc;
     }
     if (grc != 0) {
         conf_error(cp, inc->file, inc->line, "include \"%s\": glob() failed", pat);

@@ -14,7 +14,8 @@
  * the line.  Arguments may be quoted with "..." or '...' (backslash escapes
  * \" \' \\ \n \t inside quotes).  `include GLOB;` is expanded at parse time
  * anywhere (relative globs against the directory of the including file; a
- * glob that matches nothing is not an error; a file may not include itself
+ * wildcard that matches nothing is not an error, a plain path that does not
+ * exist is; a file may not include itself
  * recursively, depth limit 16).
  */
 #ifndef XDS_CONF_H

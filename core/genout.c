@@ -15,7 +15,6 @@
 #include <string.h>
 
 #include "genout.h"
-#include "log.h"
 
 /* Create an empty collector. */
 xds_gen_out_t *xds_gen_out_new(void)

@@ -66,8 +66,8 @@ static const char *quoted(const char *s, size_t n, char *buf, size_t len)
 
 /* Check one collection: an array of objects, each with a unique non-empty
  * string in name_field.  label is "services" or "resources.clusters". */
-static int check_collection(const xj_t *arr, const char *label, const char *name_field,
-                            char *err, size_t errlen)
+static int check_collection(const xj_t *arr, const char *label, const char *name_field, char *err,
+                            size_t errlen)
 {
     char at[64], q[96];
     xds_name_index_t ix;

@@ -14,7 +14,7 @@
 
 static int generate_raw(const xds_model_t *m, xds_gen_out_t *out)
 {
-    char coll[64], got[96];
+    char coll[64], got[96], origin[XDS_ERRLEN];
 
     for (size_t t = 0; t < XDS_TYPE_COUNT; t++) {
         const xds_type_t *type = &xds_types[t];
@@ -31,7 +31,8 @@ static int generate_raw(const xds_model_t *m, xds_gen_out_t *out)
                                 gen_describe(at, got, sizeof(got)));
             res = xj_clone(it->item);
             xj_free(xj_take(res, "@type"));
-            if (xds_gen_add(out, type->id, it->name, res, c.origin) != XDS_OK)
+            if (xds_gen_add(out, type->id, it->name, res, gen_origin(&c, origin, sizeof(origin))) !=
+                XDS_OK)
                 return XDS_ERROR;
         }
     }

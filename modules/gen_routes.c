@@ -106,8 +106,8 @@ static int place_services(const xds_model_t *m, xds_gen_out_t *out, const gen_se
 
 /* One listener's route configuration; checks that domains are unique. */
 static int route_config_of(const xds_model_item_t *lis, xds_gen_out_t *out,
-                           const gen_service_t *svcs, const vh_list_t *list,
-                           xds_name_index_t *dix, xj_t **rcp)
+                           const gen_service_t *svcs, const vh_list_t *list, xds_name_index_t *dix,
+                           xj_t **rcp)
 {
     xj_t *rc = xj_object(), *vhs;
     char q[96];
@@ -132,8 +132,8 @@ static int route_config_of(const xds_model_item_t *lis, xds_gen_out_t *out,
                 gen_fail(&c, NULL, "domain %s is listed twice", q);
             else
                 gen_fail(&c, NULL,
-                         "domain %s is also used by services[%s] (source %s) on listener \"%s\"",
-                         q, svcs[other].name, svcs[other].item->source, lis->name);
+                         "domain %s is also used by services[%s] (source %s) on listener \"%s\"", q,
+                         svcs[other].name, svcs[other].item->source, lis->name);
             xj_free(rc);
             return XDS_ERROR;
         }

@@ -18,80 +18,83 @@
 
 #include "gen_util.h"
 
-static const char *const enum_health[] = {"UNKNOWN", "HEALTHY", "UNHEALTHY", "DRAINING",
+static const char *const enum_health[] = {"UNKNOWN", "HEALTHY",  "UNHEALTHY", "DRAINING",
                                           "TIMEOUT", "DEGRADED", NULL};
 static const char *const enum_lb_policy[] = {"ROUND_ROBIN", "LEAST_REQUEST", "RING_HASH",
-                                             "RANDOM", "MAGLEV", NULL};
+                                             "RANDOM",      "MAGLEV",        NULL};
 static const char *const enum_discovery[] = {"static", "dns", "eds", NULL};
 
 /* ---- path and errors --------------------------------------------------- */
-
-static void path_append(gen_ctx_t *c, const char *fmt, ...) XDS_PRINTF(2, 3);
-
-static void path_append(gen_ctx_t *c, const char *fmt, ...)
-{
-    va_list ap;
-    size_t room = sizeof(c->path) - c->len;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(c->path + c->len, room, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        c->len += (size_t)n < room ? (size_t)n : room - 1;
-}
 
 /* Point c at item it of a collection. */
 void gen_ctx_item(gen_ctx_t *c, xds_gen_out_t *out, const char *collection,
                   const xds_model_item_t *it)
 {
     c->out = out;
+    c->collection = collection;
+    c->name = it->name ? it->name : "?";
     c->source = it->source ? it->source : "?";
-    c->len = 0;
-    c->path[0] = '\0';
-    path_append(c, "%s[%s]", collection, it->name ? it->name : "?");
-    snprintf(c->origin, sizeof(c->origin), "%s (source %s)", c->path, c->source);
+    c->depth = 0;
+}
+
+static size_t path_push(gen_ctx_t *c, const char *field, size_t i, int has_index)
+{
+    size_t mark = c->depth;
+    if (c->depth < GEN_PATH_MAX)
+        c->seg[c->depth] = (gen_path_seg_t){field, i, has_index};
+    c->depth++;
+    return mark;
 }
 
 /* Descend into a member. */
 size_t gen_path_field(gen_ctx_t *c, const char *field)
 {
-    size_t mark = c->len;
-    path_append(c, ".%s", field);
-    return mark;
+    return path_push(c, field, 0, 0);
 }
 
 /* Descend into element i of array member field. */
 size_t gen_path_index(gen_ctx_t *c, const char *field, size_t i)
 {
-    size_t mark = c->len;
-    if (field)
-        path_append(c, ".%s[%zu]", field, i);
-    else
-        path_append(c, "[%zu]", i);
-    return mark;
+    return path_push(c, field, i, 1);
 }
 
 /* Go back to where a gen_path_* call left the path. */
 void gen_path_restore(gen_ctx_t *c, size_t mark)
 {
-    if (mark < sizeof(c->path)) {
-        c->len = mark;
-        c->path[mark] = '\0';
-    }
+    c->depth = mark;
+}
+
+/* "services[greeter] (source catalog)". */
+const char *gen_origin(const gen_ctx_t *c, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s[%s] (source %s)", c->collection, c->name, c->source);
+    return buf;
 }
 
 /* Record "<path>[.field]: <message> (source S)". */
 int gen_fail(gen_ctx_t *c, const char *field, const char *fmt, ...)
 {
     char msg[XDS_ERRLEN];
+    xds_buf_t path = {0};
     va_list ap;
+    int rc;
 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    return xds_gen_error(c->out, "%s%s%s: %s (source %s)", c->path, field ? "." : "",
-                         field ? field : "", msg, c->source);
+    xds_buf_printf(&path, "%s[%s]", c->collection, c->name);
+    for (size_t i = 0; i < c->depth && i < GEN_PATH_MAX; i++) {
+        const gen_path_seg_t *s = &c->seg[i];
+        if (s->field)
+            xds_buf_printf(&path, ".%s", s->field);
+        if (s->has_index)
+            xds_buf_printf(&path, "[%zu]", s->index);
+    }
+    if (field)
+        xds_buf_printf(&path, ".%s", field);
+    rc = xds_gen_error(c->out, "%s: %s (source %s)", path.data, msg, c->source);
+    xds_buf_free(&path);
+    return rc;
 }
 
 /* A string literal for a message, cut after 64 bytes. */
@@ -165,8 +168,8 @@ int gen_opt_string(gen_ctx_t *c, const xj_t *obj, const char *key, const char *d
 }
 
 /* An integer in min..max. */
-int gen_int(gen_ctx_t *c, const xj_t *obj, const char *key, int required, int64_t min,
-            int64_t max, int64_t *out, int *given)
+int gen_int(gen_ctx_t *c, const xj_t *obj, const char *key, int required, int64_t min, int64_t max,
+            int64_t *out, int *given)
 {
     const xj_t *v = xj_get(obj, key);
     int64_t i;
@@ -291,7 +294,7 @@ int gen_check_keys(gen_ctx_t *c, const xj_t *obj, const char *const *known)
 
 static const struct {
     const char *name;
-    int exp;     /* unit = mult * 10^exp ns */
+    int exp; /* unit = mult * 10^exp ns */
     int64_t mult;
 } units[] = {
     {"ns", 0, 1}, {"us", 3, 1}, {"\xc2\xb5s", 3, 1}, {"ms", 6, 1},
@@ -444,8 +447,8 @@ static const char *const service_keys[] = {"name",      "domains",         "endp
                                            "discovery", "listeners",       NULL};
 static const char *const endpoint_keys[] = {"address", "port",   "weight", "zone",
                                             "region",  "health", NULL};
-static const char *const route_keys[] = {"prefix", "path", "regex", "timeout", "prefix_rewrite",
-                                         NULL};
+static const char *const route_keys[] = {"prefix",  "path",           "regex",
+                                         "timeout", "prefix_rewrite", NULL};
 static const char *const listener_keys[] = {"name", "address", "port", NULL};
 
 static int parse_endpoint(gen_ctx_t *c, const xj_t *e, gen_discovery_t disc, gen_endpoint_t *ep)
@@ -654,8 +657,9 @@ static xj_t *lb_endpoint(const gen_endpoint_t *ep)
 
     xj_object_put(sa, "address", xj_string(ep->address));
     xj_object_put(sa, "port_value", xj_int(ep->port));
-    xj_object_put(xj_object_put(xj_object_put(lbe, "endpoint", xj_object()), "address", xj_object()),
-                  "socket_address", sa);
+    xj_object_put(
+        xj_object_put(xj_object_put(lbe, "endpoint", xj_object()), "address", xj_object()),
+        "socket_address", sa);
     if (ep->health)
         xj_object_put(lbe, "health_status", xj_string(ep->health));
     if (ep->weight)

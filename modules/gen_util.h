@@ -13,23 +13,38 @@
 
 #define GEN_DURATION_LEN 32 /* "315576000000.000000001s" fits */
 
-/* Where in the model we are, for messages. */
+/* Where in the model we are, for messages.  The path is kept as segments
+ * and only formatted when an error is reported, so the happy path costs
+ * no formatting. */
+typedef struct {
+    const char *field; /* member name, or NULL for a bare index */
+    size_t index;
+    int has_index;
+} gen_path_seg_t;
+
+#define GEN_PATH_MAX 8
+
 typedef struct {
     xds_gen_out_t *out;
-    const char *source;          /* borrowed */
-    char path[XDS_ERRLEN];       /* "services[greeter].endpoints[0]" */
-    size_t len;                  /* strlen(path) */
-    char origin[XDS_ERRLEN + 64]; /* "services[greeter] (source catalog)" */
+    const char *collection; /* "services", "resources.clusters" */
+    const char *name;       /* the item's name */
+    const char *source;     /* borrowed */
+    gen_path_seg_t seg[GEN_PATH_MAX];
+    size_t depth; /* may exceed GEN_PATH_MAX; deeper segments are not shown */
 } gen_ctx_t;
 
 /* Start at item it of collection ("services", "resources.clusters"). */
 void gen_ctx_item(gen_ctx_t *c, xds_gen_out_t *out, const char *collection,
                   const xds_model_item_t *it);
-/* Append ".field" (gen_path_field) or ".field[i]" (gen_path_index) to the
- * path; both return a mark for gen_path_restore. */
+/* Append ".field" (gen_path_field) or ".field[i]" (gen_path_index; field
+ * NULL gives "[i]") to the path; both return a mark for gen_path_restore.
+ * field must stay valid while it is on the path. */
 size_t gen_path_field(gen_ctx_t *c, const char *field);
 size_t gen_path_index(gen_ctx_t *c, const char *field, size_t i);
 void gen_path_restore(gen_ctx_t *c, size_t mark);
+/* The item as an origin for xds_gen_add: "services[greeter] (source
+ * catalog)".  Returns buf. */
+const char *gen_origin(const gen_ctx_t *c, char *buf, size_t len);
 
 /* Record "<path>[.field]: <message> (source S)" and return XDS_ERROR.
  * field may be NULL. */
@@ -50,8 +65,8 @@ int gen_opt_string(gen_ctx_t *c, const xj_t *obj, const char *key, const char *d
                    const char **out);
 /* An integer in min..max.  When absent: an error if required, else *given
  * = 0 and *out is left alone. */
-int gen_int(gen_ctx_t *c, const xj_t *obj, const char *key, int required, int64_t min,
-            int64_t max, int64_t *out, int *given);
+int gen_int(gen_ctx_t *c, const xj_t *obj, const char *key, int required, int64_t min, int64_t max,
+            int64_t *out, int *given);
 /* An optional array of non-empty strings with at least min_items elements;
  * *out = NULL when absent. */
 int gen_string_array(gen_ctx_t *c, const xj_t *obj, const char *key, size_t min_items,
@@ -89,13 +104,13 @@ typedef enum { GEN_MATCH_PREFIX, GEN_MATCH_PATH, GEN_MATCH_REGEX } gen_match_t;
 typedef struct {
     const char *address; /* IP literal or (dns) hostname */
     int64_t port;
-    int64_t weight; /* 0: not given */
+    int64_t weight;                     /* 0: not given */
     const char *zone, *region, *health; /* NULL: not given */
 } gen_endpoint_t;
 
 typedef struct {
     gen_match_t match;
-    const char *value; /* the prefix, path or regex */
+    const char *value;              /* the prefix, path or regex */
     char timeout[GEN_DURATION_LEN]; /* "" when not given */
     const char *prefix_rewrite;     /* NULL when not given */
 } gen_route_t;
@@ -103,8 +118,8 @@ typedef struct {
 typedef struct {
     const xds_model_item_t *item;
     const char *name;
-    const xj_t *domains;   /* array of non-empty strings, or NULL */
-    const xj_t *listeners; /* array of listener names, or NULL: every listener */
+    const xj_t *domains;       /* array of non-empty strings, or NULL */
+    const xj_t *listeners;     /* array of listener names, or NULL: every listener */
     gen_endpoint_t *endpoints; /* owned array */
     size_t nendpoints;
     gen_route_t *routes; /* owned array; one prefix "/" route by default */

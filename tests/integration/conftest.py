@@ -272,6 +272,7 @@ class Xdsd:
         self.conf_path = self.dir / "xdsd.conf"
         self.log_path = self.dir / "error.log"
         self.pid_path = self.dir / "xdsd.pid"
+        self.prefix = REPO  # -p: relative paths in the conf resolve against it
         self.proc = None
         self._log = None
         self.stopped_rc = None
@@ -318,7 +319,7 @@ class Xdsd:
     # -- process --
 
     def command(self):
-        cmd = [str(XDSD), "-p", str(REPO), "-c", str(self.conf_path)]
+        cmd = [str(XDSD), "-p", str(self.prefix), "-c", str(self.conf_path)]
         return VALGRIND_CMD + cmd if VALGRIND else cmd
 
     def start(self, conf_text=None, env=None, wait="snapshot", timeout=10.0):
@@ -439,6 +440,21 @@ class Xdsd:
             check_discovery_body(type_path, r.body)
         return r
 
+    def wait_new_version(self, type_path, old_version, timeout=5.0, **req):
+        """Poll (every 10 ms) until type_path is served with a version other
+        than old_version.  Returns (Response, seconds waited)."""
+        t0 = time.monotonic()
+        deadline = t0 + timeout * SLOW
+        while True:
+            self._check_alive()
+            r = self.poll(type_path, **req)
+            if r.status == 200 and r.version != old_version:
+                return r, time.monotonic() - t0
+            if time.monotonic() >= deadline:
+                raise AssertionError("%s still at version %s after %.1fs; log:\n%s"
+                                     % (type_path, old_version, timeout * SLOW, self.log()[-3000:]))
+            time.sleep(0.01)
+
     def versions(self, types=DISCOVERY_PATHS):
         """{type: version_info} of a wildcard poll of each type."""
         out = {}
@@ -512,6 +528,24 @@ def basic_model():
         ],
         "listeners": [{"name": "ingress", "address": "0.0.0.0", "port": 10000}],
     }
+
+
+# ---- timings shown at the end of the run ----
+
+TIMINGS = []
+
+
+def record_timing(what, seconds):
+    """Remember a measured delay; printed in pytest's terminal summary."""
+    TIMINGS.append((what, seconds))
+    print("%s: %.3fs" % (what, seconds))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if TIMINGS:
+        terminalreporter.section("xdsd timings")
+        for what, sec in TIMINGS:
+            terminalreporter.write_line("%-60s %7.3fs" % (what, sec))
 
 
 # ---- fixtures --------------------------------------------------------------------

@@ -251,7 +251,6 @@ static void test_include(void **state)
     write_file("main.conf", "first;\n"
                             "include inc.d/*.conf;\n"
                             "include nothing/*.conf;\n"
-                            "include missing.conf;\n"
                             "blk {\n"
                             "  include 'inc.d/b.conf';\n"
                             "}\n"
@@ -278,8 +277,17 @@ static void test_include(void **state)
     assert_string_equal(root->children[3].file, b);
     assert_string_equal(root->children[4].children[0].name, "from_b");
     assert_string_equal(root->children[4].children[0].file, b);
-    assert_int_equal(root->children[5].line, 8);
+    assert_int_equal(root->children[5].line, 7);
     xds_conf_free(root);
+
+    /* a plain path that does not exist is a typo, not an empty glob */
+    write_file("main_missing.conf", "a;\ninclude missing.conf;\n");
+    snprintf(path, sizeof(path), "%s/main_missing.conf", tmpdir);
+    assert_null(xds_conf_parse_file(path, err, sizeof(err)));
+    snprintf(want, sizeof(want),
+             "%s/main_missing.conf:2: include \"missing.conf\": %s/missing.conf: No such file",
+             tmpdir, tmpdir);
+    assert_string_equal(err, want);
 
     /* an error inside an included file names that file */
     write_file("bad.d.conf", "ok;\n\nbroken {\n");

@@ -115,35 +115,36 @@ static const char small_model[] =
     "                {\"name\": \"admin\", \"address\": \"127.0.0.1\", \"port\": 8081}],"
     " \"resources\": {"
     "  \"clusters\": [{\"@type\": \"type.googleapis.com/envoy.config.cluster.v3.Cluster\","
-    "                \"name\": \"legacy\", \"type\": \"LOGICAL_DNS\", \"connect_timeout\": \"2s\"}],"
+    "                \"name\": \"legacy\", \"type\": \"LOGICAL_DNS\", \"connect_timeout\": "
+    "\"2s\"}],"
     "  \"secrets\": [{\"name\": \"tls\", \"generic_secret\": {\"secret\": {\"inline_string\": "
     "\"x\"}}}]}}";
 
 #define REST_SOURCE                                                                                \
-    "{\"resource_api_version\":\"V3\",\"api_config_source\":{\"api_type\":\"REST\","            \
+    "{\"resource_api_version\":\"V3\",\"api_config_source\":{\"api_type\":\"REST\","               \
     "\"transport_api_version\":\"V3\",\"cluster_names\":[\"xds_cluster\"],"                        \
     "\"refresh_delay\":\"1s\"}}"
 
 #define LISTENER(name, addr, port)                                                                 \
-    "{\"name\":\"" name "\",\"address\":{\"socket_address\":{\"address\":\"" addr                   \
+    "{\"name\":\"" name "\",\"address\":{\"socket_address\":{\"address\":\"" addr                  \
     "\",\"port_value\":" port "}},\"filter_chains\":[{\"filters\":[{\"name\":"                     \
-    "\"envoy.filters.network.http_connection_manager\",\"typed_config\":{\"@type\":"                \
+    "\"envoy.filters.network.http_connection_manager\",\"typed_config\":{\"@type\":"               \
     "\"type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3."           \
     "HttpConnectionManager\",\"stat_prefix\":\"" name "\",\"rds\":{\"route_config_name\":\"" name  \
     "\",\"config_source\":" REST_SOURCE "},\"http_filters\":[{\"name\":"                           \
-    "\"envoy.filters.http.router\",\"typed_config\":{\"@type\":"                                    \
+    "\"envoy.filters.http.router\",\"typed_config\":{\"@type\":"                                   \
     "\"type.googleapis.com/envoy.extensions.filters.http.router.v3.Router\"}}]}}]}]}"
 
 #define GREETER_VHOST                                                                              \
     "{\"name\":\"greeter\",\"domains\":[\"greeter.example.com\",\"*.greeter.example.com\"],"       \
-    "\"routes\":[{\"match\":{\"prefix\":\"/api\"},\"route\":{\"cluster\":\"greeter\","              \
-    "\"timeout\":\"0.250s\",\"prefix_rewrite\":\"/\"}},{\"match\":{\"path\":\"/health\"},"        \
-    "\"route\":{\"cluster\":\"greeter\"}},{\"match\":{\"safe_regex\":{\"regex\":"                   \
+    "\"routes\":[{\"match\":{\"prefix\":\"/api\"},\"route\":{\"cluster\":\"greeter\","             \
+    "\"timeout\":\"0.250s\",\"prefix_rewrite\":\"/\"}},{\"match\":{\"path\":\"/health\"},"         \
+    "\"route\":{\"cluster\":\"greeter\"}},{\"match\":{\"safe_regex\":{\"regex\":"                  \
     "\"^/v[0-9]+/.*\"}},\"route\":{\"cluster\":\"greeter\"}}]}"
 
 #define SOCKET(addr, port)                                                                         \
-    "{\"endpoint\":{\"address\":{\"socket_address\":{\"address\":\"" addr "\",\"port_value\":" port \
-    "}}}"
+    "{\"endpoint\":{\"address\":{\"socket_address\":{\"address\":\"" addr                          \
+    "\",\"port_value\":" port "}}}"
 
 static void test_small_model_output(void **state)
 {
@@ -255,7 +256,8 @@ static void test_options(void **state)
     xds_model_build(&m, docs, sources, 1);
     assert_int_equal(xds_generate(&m, out), XDS_OK);
     char *got = dump(out, XDS_TYPE_CLUSTERS);
-    assert_non_null(strstr(got, "\"cluster_names\":[\"control-plane\"],\"refresh_delay\":\"2.500s\""));
+    assert_non_null(
+        strstr(got, "\"cluster_names\":[\"control-plane\"],\"refresh_delay\":\"2.500s\""));
     free(got);
     xds_gen_out_free(out);
     xds_model_free(&m);
@@ -318,7 +320,8 @@ static void test_service_errors(void **state)
          "catalog)"},
         {SVC("\"endpoints\": {}"),
          "services[greeter].endpoints: expected an array, got an object (source catalog)"},
-        {SVC("\"domain\": [\"x\"]"), "services[greeter]: unknown field \"domain\" (source catalog)"},
+        {SVC("\"domain\": [\"x\"]"),
+         "services[greeter]: unknown field \"domain\" (source catalog)"},
         {SVC("\"match\": {\"cluster\": \"edge\"}"),
          "services[greeter]: \"match\" is not supported yet (source catalog)"},
         {SVC("\"lb_policy\": \"round_robin\""),
@@ -434,8 +437,8 @@ static void test_duplicates_across_generators(void **state)
         "{\"services\": [{\"name\": \"legacy\"}, {\"name\": \"e\", \"discovery\": \"eds\"}]}",
         "{\"resources\": {\"clusters\": [{\"name\": \"legacy\"}]}}",
         "{\"resources\": {\"endpoints\": [{\"cluster_name\": \"e\"}]}}",
-        "{\"listeners\": [{\"name\": \"in\", \"port\": 1}],"
-        " \"resources\": {\"routes\": [{\"name\": \"in\"}]}}",
+        ("{\"listeners\": [{\"name\": \"in\", \"port\": 1}],"
+         " \"resources\": {\"routes\": [{\"name\": \"in\"}]}}"),
     };
     const char *sources[] = {"a", "b", "c", "d"};
     int rc;
@@ -470,8 +473,7 @@ static void test_collector(void **state)
     for (size_t i = 0; i < xds_nelems(names); i++) {
         char origin[32];
         snprintf(origin, sizeof(origin), "item %zu", i);
-        assert_int_equal(xds_gen_add(out, XDS_TYPE_SECRETS, names[i], xj_object(), origin),
-                         XDS_OK);
+        assert_int_equal(xds_gen_add(out, XDS_TYPE_SECRETS, names[i], xj_object(), origin), XDS_OK);
     }
     assert_int_equal(xds_gen_add(out, XDS_TYPE_COUNT, "bad", xj_object(), "test"), XDS_ERROR);
     assert_string_equal(out->error, "test: generator added a resource without a type or body");
@@ -516,16 +518,41 @@ static void test_durations(void **state)
     static const struct {
         const char *in, *out;
     } good[] = {
-        {"250ms", "0.250s"},  {"5s", "5s"},         {"1m", "60s"},
-        {"1h", "3600s"},      {"1.5s", "1.500s"},   {"1m30s", "90s"},
-        {"0", "0s"},          {"0s", "0s"},         {"100us", "0.000100s"},
-        {"1ns", "0.000000001s"}, {"0.5ms", "0.000500s"}, {"1.5h", "5400s"},
-        {"0.250s", "0.250s"}, {".5s", "0.500s"},    {"1.000000001s", "1.000000001s"},
-        {"2h45m", "9900s"},   {"0.1us", "0.000000100s"}, {"\xc2\xb5s", NULL},
+        {"250ms", "0.250s"},
+        {"5s", "5s"},
+        {"1m", "60s"},
+        {"1h", "3600s"},
+        {"1.5s", "1.500s"},
+        {"1m30s", "90s"},
+        {"0", "0s"},
+        {"0s", "0s"},
+        {"100us", "0.000100s"},
+        {"1ns", "0.000000001s"},
+        {"0.5ms", "0.000500s"},
+        {"1.5h", "5400s"},
+        {"0.250s", "0.250s"},
+        {".5s", "0.500s"},
+        {"1.000000001s", "1.000000001s"},
+        {"2h45m", "9900s"},
+        {"0.1us", "0.000000100s"},
+        {"\xc2\xb5s", NULL},
     };
-    static const char *const bad[] = {"",      "-1s",   "5",    "s",  "1.s",  ".s",
-                                      "1x",    "1e3s",  " 5s",  "5s ", "+5s", "0.5ns",
-                                      "1.0000000001s", "99999999999999999999s", "3000000h", "5S"};
+    static const char *const bad[] = {"",
+                                      "-1s",
+                                      "5",
+                                      "s",
+                                      "1.s",
+                                      ".s",
+                                      "1x",
+                                      "1e3s",
+                                      " 5s",
+                                      "5s ",
+                                      "+5s",
+                                      "0.5ns",
+                                      "1.0000000001s",
+                                      "99999999999999999999s",
+                                      "3000000h",
+                                      "5S"};
     char buf[GEN_DURATION_LEN];
     const char *why;
     int64_t ns;

@@ -128,7 +128,8 @@ static void test_check_not_strict_warns(void **state)
     const char *err = check("{\n  \"servics\": [],\n  \"resources\": {\"cluster\": []}}", 0);
     char *log = capture_end();
     assert_string_equal(err, "");
-    assert_non_null(strstr(log, "[warn] unknown collection \"servics\" (line 2, column 14) ignored"));
+    assert_non_null(
+        strstr(log, "[warn] unknown collection \"servics\" (line 2, column 14) ignored"));
     assert_non_null(
         strstr(log, "[warn] unknown resource type \"cluster\" in resources (line 3, column 28) "
                     "ignored"));
