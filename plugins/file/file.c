@@ -27,12 +27,16 @@
  * that do not report remote changes) and the safety net otherwise.  A watch
  * that could not be added (the directory does not exist yet) or that went
  * away (the directory was deleted or moved) is retried on every poll tick.
+ * A poll tick that finds a file modified less than DEBOUNCE_MS ago defers
+ * the read by DEBOUNCE_MS too.  Limitation: when the path is a symlink into
+ * another directory, in-place writes to the target are seen by polling only.
  *
  * Reloading reads the whole file with plain blocking read()s -- it is local
  * and bounded by max_size -- and hands it to the core with api->publish()
  * unless the bytes are identical to what the core already holds (a 64-bit
  * hash plus the length is kept, not the bytes).  A refused document is not
- * remembered as published, so any later change is offered again.  After a
+ * remembered as published, so any later change is offered again (the same
+ * refused bytes are not offered again on a mere touch).  After a
  * failure (read error or refused document) the next good read is always
  * published, even when it equals the last accepted one, so the core learns
  * that the source has recovered.  Failures are reported with api->failed()
@@ -43,13 +47,15 @@
  * detection.  Integration tests use it to exercise the fallback path; an
  * operator can use it for file systems where inotify misbehaves.
  *
+ * The host hands over a zeroed conf struct, so poll_interval 0 and
+ * max_size 0 cannot be told from "not set": both mean the default.
+ *
  * All state lives in the per-instance struct: several `source` blocks can
  * use this plugin at the same time.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,7 +109,7 @@ typedef struct {
     struct event *ev_inotify; /* owned */
     struct event *ev_debounce;
     struct event *ev_poll;
-    int pending_reload; /* debounce fired for our name: read, not just stat */
+    int pending_reload; /* debounce must read the file, not just stat it */
 
     file_id_t seen; /* identity at the last reload attempt */
 

@@ -32,7 +32,7 @@
  * ABI changelog
  *   1.0  first version: create/start/destroy, directives of type string,
  *        duration, size, flag, integer; host api: log, event_base, publish,
- *        failed, conf_path.
+ *        failed, name.
  */
 #ifndef XDSD_PLUGIN_H
 #define XDSD_PLUGIN_H

@@ -2,12 +2,12 @@
  * bad_abi.c -- test-only plugin: its entry claims ABI major version 99.
  *
  * Integration tests point the daemon at it to prove that the plugin loader
- * refuses a plugin built for another ABI major version (majors must be equal).  Apart from that one
- * defect it is a complete, valid minimal plugin (no directives, create/start/destroy that do
- * nothing), so the refusal can only come from the defect under test.
+ * refuses a plugin built for another ABI major version (majors must be
+ * equal).  Apart from that one defect it is a complete, valid minimal plugin
+ * (no directives, create/start/destroy that do nothing), so the refusal can
+ * only come from the defect under test.
  */
 #include <stddef.h>
-#include <stdlib.h>
 
 #include "xdsd_plugin.h"
 

@@ -2,12 +2,12 @@
  * bad_magic.c -- test-only plugin: its entry has the wrong magic number.
  *
  * Integration tests point the daemon at it to prove that the plugin loader
- * refuses, and names, a plugin whose entry does not start with XDSD_PLUGIN_MAGIC (here the bytes
- * are "XDSX").  Apart from that one defect it is a complete, valid minimal plugin (no directives,
- * create/start/destroy that do nothing), so the refusal can only come from the defect under test.
+ * refuses, and names, a plugin whose entry does not start with
+ * XDSD_PLUGIN_MAGIC (here the bytes are "XDSX").  Apart from that one defect
+ * it is a complete, valid minimal plugin (no directives, create/start/destroy
+ * that do nothing), so the refusal can only come from the defect under test.
  */
 #include <stddef.h>
-#include <stdlib.h>
 
 #include "xdsd_plugin.h"
 

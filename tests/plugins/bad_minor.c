@@ -1,13 +1,14 @@
 /*
- * bad_minor.c -- test-only plugin: its entry claims an ABI minor one newer than the header's.
+ * bad_minor.c -- test-only plugin: its entry claims an ABI minor one newer
+ * than the header's.
  *
  * Integration tests point the daemon at it to prove that the plugin loader
- * refuses a plugin that needs a newer host (plugin minor must be <= host minor).  Apart from that
- * one defect it is a complete, valid minimal plugin (no directives, create/start/destroy that do
- * nothing), so the refusal can only come from the defect under test.
+ * refuses a plugin that needs a newer host (plugin minor must be <= host
+ * minor).  Apart from that one defect it is a complete, valid minimal plugin
+ * (no directives, create/start/destroy that do nothing), so the refusal can
+ * only come from the defect under test.
  */
 #include <stddef.h>
-#include <stdlib.h>
 
 #include "xdsd_plugin.h"
 

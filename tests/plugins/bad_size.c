@@ -1,15 +1,15 @@
 /*
- * bad_size.c -- test-only plugin: its entry declares a struct size smaller than
- * sizeof(xdsd_plugin_t).
+ * bad_size.c -- test-only plugin: its entry declares a struct size smaller
+ * than sizeof(xdsd_plugin_t).
  *
  * Integration tests point the daemon at it to prove that the plugin loader
- * refuses a plugin whose entry struct is too short to hold every field the host reads (here it
- * claims to end before the destroy pointer).  Apart from that one defect it is a complete, valid
- * minimal plugin (no directives, create/start/destroy that do nothing), so
- * the refusal can only come from the defect under test.
+ * refuses a plugin whose entry struct is too short to hold every field the
+ * host reads (here it claims to end before the destroy pointer).  Apart from
+ * that one defect it is a complete, valid minimal plugin (no directives,
+ * create/start/destroy that do nothing), so the refusal can only come from
+ * the defect under test.
  */
 #include <stddef.h>
-#include <stdlib.h>
 
 #include "xdsd_plugin.h"
 

@@ -4,8 +4,9 @@
  * A well-formed plugin in every other respect: integration tests use it to
  * prove that the host reports a failing create() with the plugin's own
  * reason ("deliberate failure for tests") and the source's name, refuses the
- * conf (`xdsd -t` fails, a SIGHUP keeps the old generation), and does not
- * call start() or destroy() for an instance that was never created.
+ * conf (`xdsd -t` fails, a SIGHUP keeps the old generation), and never
+ * calls start() for an instance that was never created (if it did, start()
+ * fails loudly).  destroy() is harmless either way.
  */
 #include <stddef.h>
 #include <stdio.h>

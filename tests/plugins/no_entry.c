@@ -2,14 +2,14 @@
  * no_entry.c -- test-only plugin: it exports no xdsd_plugin_entry symbol.
  *
  * Integration tests point the daemon at it to prove that the plugin loader
- * refuses a shared object that does not export the entry symbol.  This is the classic mistake of
- * forgetting XDSD_PLUGIN_EXPORT: the entry is defined, but with hidden visibility, so dlsym()
- * cannot find it.  Apart from that one defect it is a complete, valid minimal plugin (no
- * directives, create/start/destroy that do nothing), so the refusal can only come from the defect
- * under test.
+ * refuses a shared object that does not export the entry symbol.  This is the
+ * classic mistake of forgetting XDSD_PLUGIN_EXPORT: the entry is defined, but
+ * with hidden visibility, so dlsym() cannot find it.  Apart from that one
+ * defect it is a complete, valid minimal plugin (no directives,
+ * create/start/destroy that do nothing), so the refusal can only come from
+ * the defect under test.
  */
 #include <stddef.h>
-#include <stdlib.h>
 
 #include "xdsd_plugin.h"
 
