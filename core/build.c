@@ -23,11 +23,11 @@
 #include "snapshot.h"
 
 static struct event *build_ev;
-static xds_cycle_t  *cycle;
-static uint64_t      generation;
-static char         *last_error;
-static int           have_snapshot;
-static char         *waiting_for; /* last "waiting for sources" line logged */
+static xds_cycle_t *cycle;
+static uint64_t generation;
+static char *last_error;
+static int have_snapshot;
+static char *waiting_for; /* last "waiting for sources" line logged */
 
 static double now_ms(void)
 {
@@ -57,8 +57,7 @@ static void run_build(evutil_socket_t fd, short what, void *arg)
     xds_buf_t missing = {0};
     for (size_t i = 0; i < cycle->nsources; i++) {
         if (cycle->sources[i]->doc == NULL)
-            xds_buf_printf(&missing, "%s\"%s\"", missing.len ? ", " : "",
-                           cycle->sources[i]->name);
+            xds_buf_printf(&missing, "%s\"%s\"", missing.len ? ", " : "", cycle->sources[i]->name);
     }
     if (missing.len) {
         if (waiting_for == NULL || strcmp(waiting_for, missing.data) != 0)
@@ -70,7 +69,7 @@ static void run_build(evutil_socket_t fd, short what, void *arg)
     }
     xds_buf_free(&missing);
 
-    double       t0 = now_ms();
+    double t0 = now_ms();
     const xj_t **docs = xds_malloc(cycle->nsources * sizeof(*docs));
     const char **names = xds_malloc(cycle->nsources * sizeof(*names));
     for (size_t i = 0; i < cycle->nsources; i++) {

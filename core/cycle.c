@@ -18,7 +18,7 @@
 
 int xds_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 {
-    char        host[256];
+    char host[256];
     const char *port;
     memset(ss, 0, sizeof(*ss));
 
@@ -46,7 +46,7 @@ int xds_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
     if (xds_parse_int(port, &p) != XDS_OK || p < 1 || p > 65535)
         return XDS_ERROR;
 
-    struct sockaddr_in  *in4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
     struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
     if (strcmp(host, "*") == 0 || host[0] == '\0') {
         in4->sin_family = AF_INET;
@@ -155,7 +155,7 @@ static __thread char *block_err; /* full "FILE:LINE: ..." from a nested apply */
 static const char *set_discovery(const xds_cnode_t *n, const xds_command_t *cmd, void *conf)
 {
     xds_cycle_t *c = conf;
-    char         err[XDS_ERRLEN];
+    char err[XDS_ERRLEN];
     (void)cmd;
     if (xds_conf_apply(n, discovery_commands, &c->discovery, NULL, err, sizeof(err)) != XDS_OK) {
         block_err = xds_strdup(err);
@@ -266,8 +266,7 @@ static int load_sources(xds_cycle_t *c, char *err, size_t errlen)
             xds_conf_node_error(n, err, errlen, "plugin \"%s\" is already loaded", n->args[0]);
             return XDS_ERROR;
         }
-        if (load_plugin(c, n, n->args[0], n->nargs == 2 ? n->args[1] : NULL, err, errlen) ==
-            NULL)
+        if (load_plugin(c, n, n->args[0], n->nargs == 2 ? n->args[1] : NULL, err, errlen) == NULL)
             return XDS_ERROR;
     }
 

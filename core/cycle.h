@@ -14,42 +14,42 @@
 #include "source.h"
 
 typedef struct {
-    char                   *listen; /* as written, owned */
+    char *listen; /* as written, owned */
     struct sockaddr_storage addr;
-    socklen_t               addrlen;
-    int64_t                 workers; /* resolved: "auto" -> online CPUs */
-    int64_t                 client_max_body_size;
-    int64_t                 keepalive_timeout_ms;
-    int64_t                 read_timeout_ms;
-    int64_t                 shutdown_timeout_ms;
+    socklen_t addrlen;
+    int64_t workers; /* resolved: "auto" -> online CPUs */
+    int64_t client_max_body_size;
+    int64_t keepalive_timeout_ms;
+    int64_t read_timeout_ms;
+    int64_t shutdown_timeout_ms;
 } xds_discovery_conf_t;
 
 typedef struct xds_cycle {
-    char        *prefix;    /* owned; "" when none */
-    char        *conf_file; /* owned */
+    char *prefix;    /* owned; "" when none */
+    char *conf_file; /* owned */
     xds_cnode_t *root;
 
-    char   *pid;       /* owned, resolved; NULL = no pid file */
-    char   *error_log; /* owned, resolved; NULL = stderr */
-    int     log_level;
-    char   *plugin_dir; /* owned, resolved */
-    int     strict;
-    char   *xds_cluster; /* owned */
+    char *pid;       /* owned, resolved; NULL = no pid file */
+    char *error_log; /* owned, resolved; NULL = stderr */
+    int log_level;
+    char *plugin_dir; /* owned, resolved */
+    int strict;
+    char *xds_cluster; /* owned */
     int64_t refresh_delay_ms;
 
     xds_discovery_conf_t discovery;
 
     xds_plugin_t **plugins;
-    size_t         nplugins;
+    size_t nplugins;
     xds_source_t **sources; /* in declaration order */
-    size_t         nsources;
+    size_t nsources;
 } xds_cycle_t;
 
 /* Parse conf_file, load plugins and create (not start) every source.
  * Returns the cycle or NULL with err naming file:line (or the plugin) and
  * why.  Blocking (reads files, dlopen): main thread only. */
 xds_cycle_t *xds_cycle_load(const char *conf_file, const char *prefix, char *err, size_t errlen);
-void         xds_cycle_free(xds_cycle_t *c);
+void xds_cycle_free(xds_cycle_t *c);
 
 /* Parse "127.0.0.1:8050", "[::1]:8050", "*:8050", "0.0.0.0:8050" or "8050". */
 int xds_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len);

@@ -24,11 +24,11 @@
 #include "log.h"
 #include "server.h"
 
-static xds_cycle_t       *cycle;
+static xds_cycle_t *cycle;
 static struct event_base *main_base;
-static const char        *conf_arg;
-static const char        *prefix_arg;
-static char              *pid_written; /* path of the pid file we wrote */
+static const char *conf_arg;
+static const char *prefix_arg;
+static char *pid_written; /* path of the pid file we wrote */
 
 static void usage(FILE *f)
 {
@@ -44,8 +44,8 @@ static void print_version(void)
 {
     printf("xdsd version %s\n", XDSD_VERSION);
     printf("plugin ABI %d.%d\n", XDSD_PLUGIN_ABI_MAJOR, XDSD_PLUGIN_ABI_MINOR);
-    printf("built with libevent %s, yajl %d.%d.%d\n", event_get_version(), YAJL_MAJOR,
-           YAJL_MINOR, YAJL_MICRO);
+    printf("built with libevent %s, yajl %d.%d.%d\n", event_get_version(), YAJL_MAJOR, YAJL_MINOR,
+           YAJL_MICRO);
     printf("configure: prefix=%s conf=%s plugin_dir=%s %s\n", XDS_PREFIX, XDS_CONF_PATH,
            XDS_PLUGIN_DIR, XDS_BUILD_OPTIONS);
 }
@@ -162,7 +162,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 int main(int argc, char **argv)
 {
-    int  test_only = 0, opt, rc = 1;
+    int test_only = 0, opt, rc = 1;
     char err[XDS_ERRLEN];
 
     conf_arg = XDS_CONF_PATH;
@@ -219,7 +219,7 @@ int main(int argc, char **argv)
         goto out;
     }
     struct event *sig_ev[3];
-    int           sigs[3] = {SIGHUP, SIGTERM, SIGINT};
+    int sigs[3] = {SIGHUP, SIGTERM, SIGINT};
     for (int i = 0; i < 3; i++) {
         sig_ev[i] = evsignal_new(main_base, sigs[i], on_signal, NULL);
         event_add(sig_ev[i], NULL);
@@ -240,8 +240,8 @@ int main(int argc, char **argv)
     }
     if (pid_write(cycle->pid) != XDS_OK)
         goto stop;
-    xds_log(XDS_LOG_NOTICE, "xdsd %s started (pid %ld, %zu source%s)", XDSD_VERSION,
-            (long)getpid(), cycle->nsources, cycle->nsources == 1 ? "" : "s");
+    xds_log(XDS_LOG_NOTICE, "xdsd %s started (pid %ld, %zu source%s)", XDSD_VERSION, (long)getpid(),
+            cycle->nsources, cycle->nsources == 1 ? "" : "s");
     xds_build_schedule();
 
     event_base_dispatch(main_base);

@@ -25,13 +25,13 @@ typedef struct {
 
 /* Settings from the conf that generated resources refer to. */
 typedef struct {
-    const char *xds_cluster;      /* bootstrap cluster that serves xDS ("xds_cluster") */
-    int64_t     refresh_delay_ms; /* REST poll interval put into config sources */
+    const char *xds_cluster;  /* bootstrap cluster that serves xDS ("xds_cluster") */
+    int64_t refresh_delay_ms; /* REST poll interval put into config sources */
 } xds_gen_options_t;
 
 typedef struct xds_model {
     xds_gen_options_t opts;
-    xds_collection_t  services;
+    xds_collection_t services;
     xds_collection_t listeners;
     xds_collection_t resources[XDS_TYPE_COUNT]; /* raw pass-through, resources.<path> */
 } xds_model_t;
@@ -49,8 +49,7 @@ int xds_model_check_document(const xj_t *doc, int strict, char *err, size_t errl
  * set).  A later item with the same name replaces the earlier one in place
  * and the clash is logged at notice level, naming both sources.  Items are
  * borrowed from docs.  Returns XDS_OK. */
-int xds_model_build(xds_model_t *m, const xj_t *const *docs, const char *const *sources,
-                    size_t n);
+int xds_model_build(xds_model_t *m, const xj_t *const *docs, const char *const *sources, size_t n);
 /* Free the arrays of m (not the documents). */
 void xds_model_free(xds_model_t *m);
 

@@ -82,8 +82,8 @@ xds_plugin_t *xds_plugin_load(const char *name, const char *path, char *err, siz
     for (const xdsd_directive_t *d = p->directives; d && d->name; d++) {
         if (d->type < XDSD_ARG_STRING || d->type > XDSD_ARG_INT ||
             d->offset >= (p->conf_size ? p->conf_size : 1) || strcmp(d->name, "plugin") == 0) {
-            snprintf(err, errlen, "plugin \"%s\" (%s): invalid directive table entry \"%s\"",
-                     name, path, d->name);
+            snprintf(err, errlen, "plugin \"%s\" (%s): invalid directive table entry \"%s\"", name,
+                     path, d->name);
             goto failed;
         }
     }
@@ -130,8 +130,8 @@ void *xds_plugin_conf_parse(const xds_plugin_t *pl, const xds_cnode_t *block, co
                             char *err, size_t errlen)
 {
     const xdsd_plugin_t *p = pl->p;
-    char                *conf = xds_calloc(1, p->conf_size ? p->conf_size : 1);
-    size_t               nd = 0;
+    char *conf = xds_calloc(1, p->conf_size ? p->conf_size : 1);
+    size_t nd = 0;
     while (p->directives && p->directives[nd].name)
         nd++;
     unsigned char *seen = xds_calloc(nd ? nd : 1, 1);
@@ -163,8 +163,8 @@ void *xds_plugin_conf_parse(const xds_plugin_t *pl, const xds_cnode_t *block, co
         }
         seen[k] = 1;
         const char *a = c->args[0];
-        void       *field = conf + d->offset;
-        int         rc = XDS_OK;
+        void *field = conf + d->offset;
+        int rc = XDS_OK;
         switch (d->type) {
         case XDSD_ARG_STRING:
             *(char **)field = xds_strdup(a);

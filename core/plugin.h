@@ -7,10 +7,10 @@
 #include "xdsd.h"
 
 typedef struct {
-    char                *name; /* owned */
-    char                *path; /* owned */
-    void                *dl;   /* dlopen handle */
-    const xdsd_plugin_t *p;    /* the plugin's entry struct, inside dl */
+    char *name;             /* owned */
+    char *path;             /* owned */
+    void *dl;               /* dlopen handle */
+    const xdsd_plugin_t *p; /* the plugin's entry struct, inside dl */
 } xds_plugin_t;
 
 /* dlopen path (RTLD_NOW | RTLD_LOCAL) and check that it is a xdsd plugin of
@@ -19,7 +19,7 @@ typedef struct {
  * "plugin \"x\" (/p/x.so): built for plugin ABI 99.0, this xdsd speaks 1.0".
  * Blocking (reads the file): main thread, conf load time only. */
 xds_plugin_t *xds_plugin_load(const char *name, const char *path, char *err, size_t errlen);
-void          xds_plugin_unload(xds_plugin_t *pl);
+void xds_plugin_unload(xds_plugin_t *pl);
 
 /* Parse the directives of a source block (all children but `plugin`) into a
  * zeroed conf struct of the plugin's conf_size, using its directive table.
@@ -28,7 +28,7 @@ void          xds_plugin_unload(xds_plugin_t *pl);
 struct xds_cnode;
 void *xds_plugin_conf_parse(const xds_plugin_t *pl, const struct xds_cnode *block,
                             const char *prefix, char *err, size_t errlen);
-void  xds_plugin_conf_free(const xds_plugin_t *pl, void *conf);
+void xds_plugin_conf_free(const xds_plugin_t *pl, void *conf);
 
 /* Resolve path against prefix when relative; returns a new string. */
 char *xds_path_resolve(const char *prefix, const char *path);

@@ -25,12 +25,12 @@ enum field {
 
 typedef struct {
     xds_request_t *r;
-    int            depth;     /* 0 outside the top-level object */
-    enum field     pending;   /* meaning of the value after the last key */
-    int            in_names;  /* inside resource_names (depth 2) */
-    int            in_node;   /* inside node (depth 2) */
-    size_t         ver_off, type_off, id_off, id_len, cl_off, cl_len;
-    const char    *error;     /* type error found by a callback */
+    int depth;          /* 0 outside the top-level object */
+    enum field pending; /* meaning of the value after the last key */
+    int in_names;       /* inside resource_names (depth 2) */
+    int in_node;        /* inside node (depth 2) */
+    size_t ver_off, type_off, id_off, id_len, cl_off, cl_len;
+    const char *error; /* type error found by a callback */
 } pstate_t;
 
 static size_t arena_add(xds_request_t *r, const unsigned char *s, size_t n)
@@ -117,7 +117,7 @@ static int cb_number(void *ctx, const char *s, size_t n)
 
 static int cb_string(void *ctx, const unsigned char *s, size_t n)
 {
-    pstate_t      *ps = ctx;
+    pstate_t *ps = ctx;
     xds_request_t *r = ps->r;
 
     if (!on_value_start(ps, K_STRING))
@@ -227,15 +227,15 @@ static int cb_end_array(void *ctx)
 }
 
 static const yajl_callbacks callbacks = {
-    cb_null,      cb_bool,    NULL,           NULL,         cb_number, cb_string,
-    cb_start_map, cb_map_key, cb_end_map,     cb_start_array, cb_end_array,
+    cb_null,      cb_bool,    NULL,       NULL,           cb_number,    cb_string,
+    cb_start_map, cb_map_key, cb_end_map, cb_start_array, cb_end_array,
 };
 
 static int cmp_str(const void *a, const void *b)
 {
     const xds_str_t *x = a, *y = b;
-    size_t           m = x->n < y->n ? x->n : y->n;
-    int              c = memcmp(x->p, y->p, m);
+    size_t m = x->n < y->n ? x->n : y->n;
+    int c = memcmp(x->p, y->p, m);
     return c ? c : (x->n > y->n) - (x->n < y->n);
 }
 
@@ -271,7 +271,7 @@ int xds_request_parse(xds_request_t *r, const char *body, size_t len, char *err,
         if (ps.error) {
             snprintf(err, errlen, "%s", ps.error);
         } else {
-            size_t         line, col;
+            size_t line, col;
             unsigned char *msg = yajl_get_error(h, 0, NULL, 0);
             line_col(body, yajl_get_bytes_consumed(h), &line, &col);
             snprintf(err, errlen, "malformed JSON at line %zu, column %zu: %s", line, col,

@@ -11,30 +11,30 @@
 
 typedef struct {
     const char *p; /* not NUL-terminated; points into the request's arena */
-    size_t      n;
+    size_t n;
 } xds_str_t;
 
 typedef struct {
-    int       has_version; /* version_info present (absent on a first poll) */
+    int has_version; /* version_info present (absent on a first poll) */
     xds_str_t version_info;
-    int       has_type_url;
+    int has_type_url;
     xds_str_t type_url;
     xds_str_t node_id;
     xds_str_t node_cluster;
     xds_str_t *names; /* resource_names, sorted bytewise and de-duplicated */
-    size_t     nnames;
+    size_t nnames;
 
     /* private */
     xds_buf_t arena;
-    size_t   *offs;
-    size_t    noffs, capoffs;
+    size_t *offs;
+    size_t noffs, capoffs;
 } xds_request_t;
 
 /* Parse body into r (zeroed by the caller).  Returns XDS_OK, or XDS_ERROR
  * with err = a one-line reason ("malformed JSON at line 1, column 9: ...",
  * "resource_names must be an array of strings").  Call xds_request_free in
  * both cases.  Does not block. */
-int  xds_request_parse(xds_request_t *r, const char *body, size_t len, char *err, size_t errlen);
+int xds_request_parse(xds_request_t *r, const char *body, size_t len, char *err, size_t errlen);
 void xds_request_free(xds_request_t *r);
 
 #endif

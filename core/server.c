@@ -41,54 +41,54 @@
 #define XDS_OUTPUT_HIGH      (4 * 1024 * 1024) /* stop reading pipelined requests above */
 
 typedef struct xds_worker xds_worker_t;
-typedef struct xds_conn   xds_conn_t;
+typedef struct xds_conn xds_conn_t;
 
 enum conn_state { C_IDLE, C_HEADERS, C_BODY };
 
 struct xds_conn {
-    xds_worker_t       *w;
+    xds_worker_t *w;
     struct bufferevent *bev;
-    xds_conn_t         *prev, *next;
-    enum conn_state     state;
-    int                 keepalive;   /* for the request being read */
-    int                 closing;     /* close once the output drained */
-    int                 http10;
+    xds_conn_t *prev, *next;
+    enum conn_state state;
+    int keepalive; /* for the request being read */
+    int closing;   /* close once the output drained */
+    int http10;
 
     /* the request being read */
     const xds_type_t *type;
-    int               chunked;
-    int64_t           content_length;
-    int               chunk_state; /* 0 size line, 1 data, 2 CRLF after data, 3 trailers */
-    int64_t           chunk_left;
-    xds_buf_t         body; /* only for chunked bodies */
+    int chunked;
+    int64_t content_length;
+    int chunk_state; /* 0 size line, 1 data, 2 CRLF after data, 3 trailers */
+    int64_t chunk_left;
+    xds_buf_t body; /* only for chunked bodies */
 };
 
 struct xds_worker {
-    int                     id;
-    pthread_t               thread;
-    int                     thread_started;
-    struct event_base      *base;
-    int                     fd;
-    struct evconnlistener  *listener;
-    xds_discovery_conf_t    conf; /* copy; the listen string is not used */
+    int id;
+    pthread_t thread;
+    int thread_started;
+    struct event_base *base;
+    int fd;
+    struct evconnlistener *listener;
+    xds_discovery_conf_t conf; /* copy; the listen string is not used */
     _Atomic(xds_snapshot_t *) pending;
-    xds_snapshot_t         *snap;
-    struct event           *notify_ev;
-    struct event           *stop_ev;
-    struct event           *grace_ev;
-    int                     stopping;
-    xds_conn_t             *conns;
-    size_t                  nconns;
+    xds_snapshot_t *snap;
+    struct event *notify_ev;
+    struct event *stop_ev;
+    struct event *grace_ev;
+    int stopping;
+    xds_conn_t *conns;
+    size_t nconns;
 };
 
 typedef struct worker_set {
-    xds_worker_t     **w;
-    size_t             n;
+    xds_worker_t **w;
+    size_t n;
     struct worker_set *next; /* retired sets, joined at shutdown */
 } worker_set_t;
 
-static worker_set_t   *active;
-static worker_set_t   *retired;
+static worker_set_t *active;
+static worker_set_t *retired;
 static xds_snapshot_t *current; /* the main thread's reference */
 
 /* ---------------------------------------------------------------- output */
@@ -103,18 +103,30 @@ static void unref_cleanup(const void *data, size_t len, void *arg)
 static const char *status_text(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 411: return "Length Required";
-    case 413: return "Payload Too Large";
-    case 431: return "Request Header Fields Too Large";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    default: return "Error";
+    case 200:
+        return "OK";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Payload Too Large";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Error";
     }
 }
 
@@ -122,9 +134,9 @@ static void write_head(xds_conn_t *c, int status, const char *ctype, size_t len,
                        const char *extra)
 {
     struct evbuffer *out = bufferevent_get_output(c->bev);
-    char             head[512];
-    int              n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nServer: xdsd\r\n", status,
-                                  status_text(status));
+    char head[512];
+    int n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nServer: xdsd\r\n", status,
+                     status_text(status));
     if (has_body)
         n += snprintf(head + n, sizeof(head) - (size_t)n,
                       "Content-Type: %s\r\nContent-Length: %zu\r\n", ctype, len);
@@ -159,11 +171,11 @@ static int str_eq(xds_str_t s, const char *lit)
 
 static void handle_discovery(xds_conn_t *c, const char *body, size_t len)
 {
-    xds_worker_t     *w = c->w;
-    xds_snapshot_t   *snap = w->snap;
+    xds_worker_t *w = c->w;
+    xds_snapshot_t *snap = w->snap;
     const xds_type_t *type = c->type;
-    char              err[XDS_ERRLEN];
-    xds_request_t     r = {0};
+    char err[XDS_ERRLEN];
+    xds_request_t r = {0};
 
     if (snap == NULL) {
         respond_text(c, 503, "no configuration yet: waiting for the first snapshot", NULL);
@@ -174,7 +186,8 @@ static void handle_discovery(xds_conn_t *c, const char *body, size_t len)
         goto done;
     }
     if (r.has_type_url && !str_eq(r.type_url, type->type_url)) {
-        snprintf(err, sizeof(err), "type_url \"%.*s\" does not match /v3/discovery:%s (expects \"%s\")",
+        snprintf(err, sizeof(err),
+                 "type_url \"%.*s\" does not match /v3/discovery:%s (expects \"%s\")",
                  (int)(r.type_url.n > 200 ? 200 : r.type_url.n), r.type_url.p, type->path,
                  type->type_url);
         respond_text(c, 400, err, NULL);
@@ -182,7 +195,7 @@ static void handle_discovery(xds_conn_t *c, const char *body, size_t len)
     }
 
     const xds_stype_t *t = &snap->types[type->id];
-    struct evbuffer   *out = bufferevent_get_output(c->bev);
+    struct evbuffer *out = bufferevent_get_output(c->bev);
 
     if (r.nnames == 0) {
         if (r.has_version && r.version_info.n == XDS_VERSION_LEN &&
@@ -196,9 +209,9 @@ static void handle_discovery(xds_conn_t *c, const char *body, size_t len)
     }
 
     /* A named subset: exactly the named resources that exist. */
-    size_t  stack_idx[64];
+    size_t stack_idx[64];
     size_t *idx = r.nnames <= 64 ? stack_idx : xds_malloc(r.nnames * sizeof(size_t));
-    size_t  n = 0, body_len = 0;
+    size_t n = 0, body_len = 0;
     for (size_t i = 0; i < r.nnames; i++) {
         long k = xds_stype_find(t, r.names[i].p, r.names[i].n);
         if (k >= 0) {
@@ -212,8 +225,8 @@ static void handle_discovery(xds_conn_t *c, const char *body, size_t len)
         memcmp(r.version_info.p, version, XDS_VERSION_LEN) == 0) {
         write_head(c, 304, NULL, 0, 0, NULL);
     } else {
-        char   head[128];
-        int    hn = snprintf(head, sizeof(head), "{\"version_info\":\"%s\",\"resources\":[", version);
+        char head[128];
+        int hn = snprintf(head, sizeof(head), "{\"version_info\":\"%s\",\"resources\":[", version);
         size_t url_len = strlen(type->type_url);
         body_len += (size_t)hn + (n ? 0 : 1) + sizeof("],\"type_url\":\"\"}") - 2 + url_len;
         write_head(c, 200, "application/json", body_len, 1, NULL);
@@ -266,8 +279,7 @@ static void conn_close_after_write(xds_conn_t *c)
 
 static void conn_set_idle_timeout(xds_conn_t *c)
 {
-    int64_t        ms = c->state == C_IDLE ? c->w->conf.keepalive_timeout_ms
-                                           : c->w->conf.read_timeout_ms;
+    int64_t ms = c->state == C_IDLE ? c->w->conf.keepalive_timeout_ms : c->w->conf.read_timeout_ms;
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     bufferevent_set_timeouts(c->bev, &tv, NULL);
 }
@@ -361,7 +373,7 @@ static int parse_head(xds_conn_t *c, char *p, size_t len, const char **why, cons
     c->type = NULL;
     if (strncmp(target, prefix, sizeof(prefix) - 1) == 0) {
         const char *tp = target + sizeof(prefix) - 1;
-        size_t      tl = strcspn(tp, "?");
+        size_t tl = strcspn(tp, "?");
         c->type = xds_type_by_path(tp, tl);
     }
     if (c->type == NULL) {
@@ -403,7 +415,7 @@ static int read_chunked(xds_conn_t *c, struct evbuffer *in)
             continue;
         }
         size_t len;
-        char  *line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
+        char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
         if (line == NULL)
             return evbuffer_get_length(in) > 4096 ? 400 : 0;
         if (c->chunk_state == 2) { /* the CRLF after a chunk's data */
@@ -420,9 +432,9 @@ static int read_chunked(xds_conn_t *c, struct evbuffer *in)
                 return 1;
             continue;
         }
-        char         *endp;
+        char *endp;
         unsigned long sz = strtoul(line, &endp, 16);
-        int           bad = endp == line || (*endp != '\0' && *endp != ';');
+        int bad = endp == line || (*endp != '\0' && *endp != ';');
         free(line);
         if (bad)
             return 400;
@@ -439,7 +451,7 @@ static int read_chunked(xds_conn_t *c, struct evbuffer *in)
 
 static void conn_read(struct bufferevent *bev, void *arg)
 {
-    xds_conn_t      *c = arg;
+    xds_conn_t *c = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
 
     while (!c->closing) {
@@ -461,10 +473,10 @@ static void conn_read(struct bufferevent *bev, void *arg)
                 }
                 break;
             }
-            size_t      hlen = (size_t)pos.pos + 4;
-            char       *head = (char *)evbuffer_pullup(in, (ssize_t)hlen);
+            size_t hlen = (size_t)pos.pos + 4;
+            char *head = (char *)evbuffer_pullup(in, (ssize_t)hlen);
             const char *why = "bad request", *extra = NULL;
-            int         status;
+            int status;
             if (hlen > XDS_MAX_HEADER_BYTES) {
                 status = 431;
                 why = "request headers are too large";
@@ -486,15 +498,16 @@ static void conn_read(struct bufferevent *bev, void *arg)
 
         /* C_BODY */
         const char *body;
-        size_t      blen;
+        size_t blen;
         if (c->chunked) {
             int rc = read_chunked(c, in);
             if (rc == 0)
                 break;
             if (rc != 1) {
                 c->keepalive = 0;
-                respond_text(c, rc, rc == 413 ? "request body is larger than client_max_body_size"
-                                              : "malformed chunked body",
+                respond_text(c, rc,
+                             rc == 413 ? "request body is larger than client_max_body_size"
+                                       : "malformed chunked body",
                              NULL);
                 conn_close_after_write(c);
                 return;
@@ -548,13 +561,12 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
     xds_conn_t *c = arg;
     (void)bev;
     if ((what & BEV_EVENT_TIMEOUT) && c->state != C_IDLE)
-        xds_log(XDS_LOG_INFO, "worker %d: client timed out in the middle of a request",
-                c->w->id);
+        xds_log(XDS_LOG_INFO, "worker %d: client timed out in the middle of a request", c->w->id);
     conn_free(c);
 }
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-                      int salen, void *arg)
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                      void *arg)
 {
     xds_worker_t *w = arg;
     (void)l;
@@ -585,7 +597,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 static void on_accept_error(struct evconnlistener *l, void *arg)
 {
     xds_worker_t *w = arg;
-    int           e = EVUTIL_SOCKET_ERROR();
+    int e = EVUTIL_SOCKET_ERROR();
     (void)l;
     xds_log(XDS_LOG_ERR, "worker %d: accept: %s", w->id, evutil_socket_error_to_string(e));
 }
@@ -594,7 +606,7 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
 
 static void on_notify(evutil_socket_t fd, short what, void *arg)
 {
-    xds_worker_t   *w = arg;
+    xds_worker_t *w = arg;
     xds_snapshot_t *s = atomic_exchange(&w->pending, NULL);
     (void)fd;
     (void)what;
@@ -610,8 +622,8 @@ static void on_grace(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     if (w->nconns)
-        xds_log(XDS_LOG_WARN, "worker %d: shutdown_timeout passed, closing %zu connection%s",
-                w->id, w->nconns, w->nconns == 1 ? "" : "s");
+        xds_log(XDS_LOG_WARN, "worker %d: shutdown_timeout passed, closing %zu connection%s", w->id,
+                w->nconns, w->nconns == 1 ? "" : "s");
     event_base_loopexit(w->base, NULL);
 }
 
@@ -639,7 +651,7 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
         event_base_loopexit(w->base, NULL);
         return;
     }
-    int64_t        ms = w->conf.shutdown_timeout_ms;
+    int64_t ms = w->conf.shutdown_timeout_ms;
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     w->grace_ev = evtimer_new(w->base, on_grace, w);
     evtimer_add(w->grace_ev, &tv);
@@ -757,7 +769,7 @@ static worker_set_t *set_start(const xds_discovery_conf_t *dc, char *err, size_t
     }
     for (size_t i = 0; i < set->n; i++) {
         xds_worker_t *w = set->w[i];
-        int           rc = pthread_create(&w->thread, NULL, worker_main, w);
+        int rc = pthread_create(&w->thread, NULL, worker_main, w);
         if (rc != 0) {
             snprintf(err, errlen, "pthread_create: %s", strerror(rc));
             set_stop(set);

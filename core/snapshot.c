@@ -46,10 +46,10 @@ long xds_stype_find(const xds_stype_t *t, const char *name, size_t len)
 {
     size_t lo = 0, hi = t->n;
     while (lo < hi) {
-        size_t            mid = lo + (hi - lo) / 2;
+        size_t mid = lo + (hi - lo) / 2;
         const xds_sres_t *r = &t->res[mid];
-        size_t            m = r->name_len < len ? r->name_len : len;
-        int               c = memcmp(r->name, name, m);
+        size_t m = r->name_len < len ? r->name_len : len;
+        int c = memcmp(r->name, name, m);
         if (c == 0)
             c = (r->name_len > len) - (r->name_len < len);
         if (c == 0)
@@ -65,8 +65,8 @@ long xds_stype_find(const xds_stype_t *t, const char *name, size_t len)
 static void build_type(xds_stype_t *t, const xds_type_t *type, const xds_gen_res_t *in, size_t n)
 {
     xds_buf_t arena = {0};
-    size_t   *name_off = xds_malloc(sizeof(size_t) * (n ? n : 1));
-    size_t   *json_off = xds_malloc(sizeof(size_t) * (n ? n : 1));
+    size_t *name_off = xds_malloc(sizeof(size_t) * (n ? n : 1));
+    size_t *json_off = xds_malloc(sizeof(size_t) * (n ? n : 1));
 
     t->type = type;
     t->n = n;
@@ -85,7 +85,7 @@ static void build_type(xds_stype_t *t, const xds_type_t *type, const xds_gen_res
 
     /* Pointers only once the arena stopped moving. */
     for (size_t i = 0; i < n; i++) {
-        xds_sres_t   *r = &t->res[i];
+        xds_sres_t *r = &t->res[i];
         XXH128_hash_t h;
         r->name = t->arena + name_off[i];
         r->json = t->arena + json_off[i];
@@ -100,7 +100,7 @@ static void build_type(xds_stype_t *t, const xds_type_t *type, const xds_gen_res
     xds_stype_subset_version(t, NULL, n, t->version);
 
     xds_buf_t body = {0};
-    size_t    total = 0;
+    size_t total = 0;
     for (size_t i = 0; i < n; i++)
         total += t->res[i].json_len + 1;
     xds_buf_reserve(&body, total + 128 + strlen(type->type_url));

@@ -21,26 +21,26 @@
 
 typedef struct {
     const char *name; /* points into the type's arena */
-    size_t      name_len;
+    size_t name_len;
     const char *json; /* the Any: {"@type":"...",...}; points into the arena */
-    size_t      json_len;
-    uint8_t     hash[16]; /* XXH3-128 of json */
+    size_t json_len;
+    uint8_t hash[16]; /* XXH3-128 of json */
 } xds_sres_t;
 
 typedef struct {
     const xds_type_t *type;
-    xds_sres_t       *res; /* sorted by name (bytewise), unique */
-    size_t            n;
-    char             *arena; /* names and JSON of all resources, owned */
-    char  version[XDS_VERSION_LEN + 1]; /* version of the whole set */
-    char *body;                         /* full wildcard 200 body, owned */
+    xds_sres_t *res; /* sorted by name (bytewise), unique */
+    size_t n;
+    char *arena;                       /* names and JSON of all resources, owned */
+    char version[XDS_VERSION_LEN + 1]; /* version of the whole set */
+    char *body;                        /* full wildcard 200 body, owned */
     size_t body_len;
 } xds_stype_t;
 
 typedef struct xds_snapshot {
     atomic_uint refs;
-    uint64_t    generation; /* 1, 2, ... in build order (for logs, not versions) */
-    double      build_ms;   /* generate + serialize + hash time */
+    uint64_t generation; /* 1, 2, ... in build order (for logs, not versions) */
+    double build_ms;     /* generate + serialize + hash time */
     xds_stype_t types[XDS_TYPE_COUNT];
 } xds_snapshot_t;
 
@@ -51,7 +51,7 @@ xds_snapshot_t *xds_snapshot_build(const xds_gen_out_t *out, uint64_t generation
 
 /* Reference counting; any thread. */
 xds_snapshot_t *xds_snapshot_ref(xds_snapshot_t *s);
-void            xds_snapshot_unref(xds_snapshot_t *s);
+void xds_snapshot_unref(xds_snapshot_t *s);
 
 /* Index of the resource named (name, len) in t, or -1.  Binary search. */
 long xds_stype_find(const xds_stype_t *t, const char *name, size_t len);

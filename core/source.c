@@ -36,7 +36,7 @@ static void api_log(xdsd_source_t *src, int level, const char *fmt, ...)
 {
     if (level > xds_log_level)
         return;
-    char    msg[2048];
+    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -78,8 +78,8 @@ static int api_publish(xdsd_source_t *s, const char *json, size_t len, const cha
         return XDSD_ERROR;
     }
     if (s->failing)
-        xds_log(XDS_LOG_NOTICE, "source \"%s\": recovered after %u failure%s", s->name,
-                s->failures, s->failures == 1 ? "" : "s");
+        xds_log(XDS_LOG_NOTICE, "source \"%s\": recovered after %u failure%s", s->name, s->failures,
+                s->failures == 1 ? "" : "s");
     s->failing = 0;
     s->failures = 0;
     xj_free(s->doc);
@@ -116,7 +116,7 @@ static const xdsd_host_api_t host_api = {
 xds_source_t *xds_source_create(const xds_cnode_t *block, xds_plugin_t *plugin, const char *prefix,
                                 int strict, char *err, size_t errlen)
 {
-    char          perr[XDS_ERRLEN];
+    char perr[XDS_ERRLEN];
     xds_source_t *s = xds_calloc(1, sizeof(*s));
     s->name = xds_strdup(block->args[0]);
     s->plugin = plugin;

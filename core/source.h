@@ -15,21 +15,21 @@ struct xds_cnode;
 struct event_base;
 
 struct xdsd_source {
-    char         *name;   /* owned */
+    char *name;           /* owned */
     xds_plugin_t *plugin; /* borrowed from the cycle */
-    void         *conf;   /* plugin conf struct, owned */
-    void         *state;  /* plugin instance, owned by the plugin */
-    int           started;
-    int           strict; /* unknown model collections are errors */
+    void *conf;           /* plugin conf struct, owned */
+    void *state;          /* plugin instance, owned by the plugin */
+    int started;
+    int strict; /* unknown model collections are errors */
 
-    xj_t    *doc;     /* last good document, owned; NULL until the first publish */
+    xj_t *doc;        /* last good document, owned; NULL until the first publish */
     uint64_t updates; /* accepted publishes */
 
     /* health */
-    int      failing; /* last refresh failed */
+    int failing; /* last refresh failed */
     unsigned failures;
-    char    *last_error; /* owned */
-    time_t   last_ok;
+    char *last_error; /* owned */
+    time_t last_ok;
 };
 typedef struct xdsd_source xds_source_t;
 
@@ -39,7 +39,7 @@ typedef struct xdsd_source xds_source_t;
 xds_source_t *xds_source_create(const struct xds_cnode *block, xds_plugin_t *plugin,
                                 const char *prefix, int strict, char *err, size_t errlen);
 /* Begin work (plugin start).  XDS_ERROR with err set. */
-int  xds_source_start(xds_source_t *s, char *err, size_t errlen);
+int xds_source_start(xds_source_t *s, char *err, size_t errlen);
 void xds_source_destroy(xds_source_t *s);
 
 /* The main event loop that plugins register on; set once at startup. */

@@ -37,7 +37,7 @@ static void test_envoy_first_poll(void **state)
         "\"type_url\":\"type.googleapis.com/envoy.config.cluster.v3.Cluster\","
         "\"some_future_field\":{\"version_info\":\"nested\"}}";
     xds_request_t r;
-    char          err[XDS_ERRLEN];
+    char err[XDS_ERRLEN];
     assert_int_equal(parse(&r, body, err), XDS_OK);
     assert_false(r.has_version);
     assert_true(r.has_type_url);
@@ -52,7 +52,7 @@ static void test_names_sorted_unique(void **state)
 {
     (void)state;
     xds_request_t r;
-    char          err[XDS_ERRLEN];
+    char err[XDS_ERRLEN];
     assert_int_equal(parse(&r,
                            "{\"version_info\":\"abc\",\"resource_names\":[\"b\",\"a\",\"b\","
                            "\"c\\u0041\"],\"response_nonce\":\"1\"}",
@@ -71,9 +71,9 @@ static void test_nulls_are_defaults(void **state)
 {
     (void)state;
     xds_request_t r;
-    char          err[XDS_ERRLEN];
-    assert_int_equal(parse(&r, "{\"version_info\":null,\"resource_names\":null,\"node\":null}", err),
-                     XDS_OK);
+    char err[XDS_ERRLEN];
+    assert_int_equal(
+        parse(&r, "{\"version_info\":null,\"resource_names\":null,\"node\":null}", err), XDS_OK);
     assert_false(r.has_version);
     assert_int_equal(r.nnames, 0);
     xds_request_free(&r);
@@ -82,7 +82,7 @@ static void test_nulls_are_defaults(void **state)
 static void expect_error(const char *body, const char *msg)
 {
     xds_request_t r;
-    char          err[XDS_ERRLEN];
+    char err[XDS_ERRLEN];
     assert_int_equal(parse(&r, body, err), XDS_ERROR);
     if (strstr(err, msg) == NULL)
         fail_msg("for %s: got \"%s\", want \"%s\"", body, err, msg);

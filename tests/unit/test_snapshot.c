@@ -19,7 +19,7 @@
 static xds_snapshot_t *build(const char *b_timeout)
 {
     xds_gen_out_t *out = xds_gen_out_new();
-    const char    *names[] = {"a", "b", "c"};
+    const char *names[] = {"a", "b", "c"};
     for (size_t i = 0; i < 3; i++) {
         xj_t *c = xj_object();
         xj_object_put(c, "name", xj_string(names[i]));
@@ -44,7 +44,7 @@ static int is_hex_version(const char *v)
 static void test_body_and_find(void **state)
 {
     (void)state;
-    xds_snapshot_t    *s = build("2s");
+    xds_snapshot_t *s = build("2s");
     const xds_stype_t *t = &s->types[XDS_TYPE_CLUSTERS];
     assert_int_equal(t->n, 3);
     assert_true(is_hex_version(t->version));
@@ -81,7 +81,7 @@ static void test_versions(void **state)
 
     /* The full set's version equals the subset version over every index. */
     size_t all[] = {0, 1, 2};
-    char   v[XDS_VERSION_LEN + 1], w[XDS_VERSION_LEN + 1];
+    char v[XDS_VERSION_LEN + 1], w[XDS_VERSION_LEN + 1];
     xds_stype_subset_version(t1, all, 3, v);
     assert_string_equal(v, t1->version);
 
