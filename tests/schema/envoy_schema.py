@@ -51,8 +51,6 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_DESCRIPTOR_SET = os.path.join(REPO, "tests", ".deps", "envoy.pb")
 BUILD_SCRIPT = os.path.join(HERE, "build.sh")
 
-PGV_EXTENSION = 1071  # validate.rules / validate.disabled / validate.required
-
 # The types xdsd serves: REST path -> type URL, and the field naming a resource.
 TYPES = {
     "clusters": "type.googleapis.com/envoy.config.cluster.v3.Cluster",
@@ -93,43 +91,6 @@ def _message_class(desc):
     return message_factory.MessageFactory(desc.file.pool).GetPrototype(desc)
 
 
-def _wire_values(data, number):
-    """Values of field `number` in serialized proto `data`: bytes for
-    length-delimited fields, ints for varints.  Minimal wire-format reader,
-    used to read PGV's options without registering extensions."""
-    out = []
-    i, n = 0, len(data)
-
-    def varint():
-        nonlocal i
-        shift = value = 0
-        while True:
-            b = data[i]
-            i += 1
-            value |= (b & 0x7F) << shift
-            if b < 0x80:
-                return value
-            shift += 7
-
-    while i < n:
-        key = varint()
-        field, wire = key >> 3, key & 7
-        if wire == 0:
-            v = varint()
-        elif wire == 1:
-            v, i = data[i:i + 8], i + 8
-        elif wire == 2:
-            ln = varint()
-            v, i = data[i:i + ln], i + ln
-        elif wire == 5:
-            v, i = data[i:i + 4], i + 4
-        else:  # groups never carry PGV options; stop rather than misparse
-            break
-        if field == number:
-            out.append(v)
-    return out
-
-
 def _fmt_duration(d):
     return "%ss" % (d.seconds + d.nanos / 1e9) if d.nanos else "%ds" % d.seconds
 
@@ -148,33 +109,51 @@ class Schema:
         for fp in fds.file:  # --include_imports: dependencies come first
             self.pool.AddSerializedFile(fp.SerializeToString())
         self._classes = {}
-        self._rules_class = self.message_class("validate.FieldRules")
-        self.field_rules = {}       # (message full name, field name) -> FieldRules
+        # PGV's options, read through the extensions validate.proto declares
+        # (validate.rules on fields, validate.disabled on messages,
+        # validate.required on oneofs).  The descriptors' own options are
+        # descriptor_pb2 messages of the default pool, which does not know
+        # these extensions, so they are re-parsed as this pool's *Options.
+        ext = self.pool.FindExtensionByName
+        self._ext_rules = ext("validate.rules")
+        self._ext_disabled = ext("validate.disabled")
+        self._ext_required = ext("validate.required")
+        self._field_options = self.message_class("google.protobuf.FieldOptions")
+        self._message_options = self.message_class("google.protobuf.MessageOptions")
+        self._oneof_options = self.message_class("google.protobuf.OneofOptions")
+        self.field_rules = {}       # (message full name, field name) -> validate.FieldRules
         self.disabled = set()       # messages with option (validate.disabled) = true
         self.required_oneofs = set()  # (message full name, oneof name)
         for fp in fds.file:
-            prefix = fp.package + "." if fp.package else ""
-            for mp in fp.message_type:
-                self._index(prefix + mp.name, mp)
+            fd = self.pool.FindFileByName(fp.name)
+            for md in fd.message_types_by_name.values():
+                self._index(md)
 
-    def _index(self, full, mp):
-        if mp.options.ByteSize():
-            v = _wire_values(mp.options.SerializeToString(), PGV_EXTENSION)
-            if v and v[-1]:
-                self.disabled.add(full)
-        for fd in mp.field:
-            if not fd.options.ByteSize():
-                continue
-            raw = _wire_values(fd.options.SerializeToString(), PGV_EXTENSION)
-            if raw:
-                self.field_rules[(full, fd.name)] = self._rules_class.FromString(b"".join(raw))
-        for od in mp.oneof_decl:
-            if od.options.ByteSize():
-                v = _wire_values(od.options.SerializeToString(), PGV_EXTENSION)
-                if v and v[-1]:
-                    self.required_oneofs.add((full, od.name))
-        for nested in mp.nested_type:
-            self._index(full + "." + nested.name, nested)
+    def _options(self, desc, cls):
+        """desc's options as an instance of cls (this pool's *Options), or
+        None when it has none."""
+        if not desc.has_options:
+            return None
+        raw = desc.GetOptions().SerializeToString()
+        return cls.FromString(raw) if raw else None
+
+    def _index(self, md):
+        full = md.full_name
+        opts = self._options(md, self._message_options)
+        if opts is not None and opts.HasExtension(self._ext_disabled) and \
+                opts.Extensions[self._ext_disabled]:
+            self.disabled.add(full)
+        for f in md.fields:
+            opts = self._options(f, self._field_options)
+            if opts is not None and opts.HasExtension(self._ext_rules):
+                self.field_rules[(full, f.name)] = opts.Extensions[self._ext_rules]
+        for o in md.oneofs:
+            opts = self._options(o, self._oneof_options)
+            if opts is not None and opts.HasExtension(self._ext_required) and \
+                    opts.Extensions[self._ext_required]:
+                self.required_oneofs.add((full, o.name))
+        for nested in md.nested_types:
+            self._index(nested)
 
     def message_class(self, full_name):
         cls = self._classes.get(full_name)
@@ -218,7 +197,9 @@ class Schema:
             errors.append("type_url: %r, expected %r" % (type_url, expect_type_url))
         if not isinstance(version, str) or not version:
             errors.append("version_info: missing or empty (Envoy needs a version on a 200)")
-        resources = doc.get("resources", [])
+        resources = doc.get("resources")
+        if resources is None:  # absent or null: proto3 JSON's empty list
+            resources = []
         if not isinstance(resources, list):
             errors.append("resources: not a list")
             resources = []
