@@ -52,6 +52,7 @@ struct xds_conn {
     enum conn_state state;
     int keepalive; /* for the request being read */
     int closing;   /* close once the output drained */
+    int linger;    /* the client may still be sending: drain before closing */
     int http10;
 
     /* the request being read */
@@ -268,13 +269,56 @@ static void conn_free(xds_conn_t *c)
         event_base_loopexit(w->base, NULL);
 }
 
-/* Stop reading; free the connection once everything queued is written. */
-static void conn_close_after_write(xds_conn_t *c)
+#define XDS_LINGER_MS    2000              /* wait this long for the client to stop */
+#define XDS_LINGER_BYTES (4 * 1024 * 1024) /* and discard at most this much */
+
+static void linger_read(struct bufferevent *bev, void *arg)
+{
+    xds_conn_t *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t n = evbuffer_get_length(in);
+    evbuffer_drain(in, n);
+    c->content_length -= (int64_t)n; /* reused as the discard budget */
+    if (c->content_length <= 0)
+        conn_free(c);
+}
+
+static void linger_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    (void)what;
+    conn_free(arg); /* EOF, error or timeout: done either way */
+}
+
+/* The answer is out but the client may still be sending a request we did
+ * not read (413, 431, ...).  Closing now would make the kernel reset the
+ * connection, and a reset can destroy the answer before the client reads
+ * it; so, like nginx's lingering close, half-close and discard what still
+ * comes for a short while. */
+static void conn_linger(xds_conn_t *c)
+{
+    struct timeval tv = {XDS_LINGER_MS / 1000, (XDS_LINGER_MS % 1000) * 1000};
+    shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+    c->content_length = XDS_LINGER_BYTES;
+    bufferevent_setcb(c->bev, linger_read, NULL, linger_event, c);
+    bufferevent_set_timeouts(c->bev, &tv, NULL);
+    bufferevent_enable(c->bev, EV_READ);
+    linger_read(c->bev, c);
+}
+
+/* Stop reading; close once everything queued is written (lingering first
+ * when the client may still be sending). */
+static void conn_close_after_write(xds_conn_t *c, int linger)
 {
     c->closing = 1;
+    c->linger = linger;
     bufferevent_disable(c->bev, EV_READ);
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-        conn_free(c);
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+        if (linger)
+            conn_linger(c);
+        else
+            conn_free(c);
+    }
 }
 
 static void conn_set_idle_timeout(xds_conn_t *c)
@@ -385,6 +429,10 @@ static int parse_head(xds_conn_t *c, char *p, size_t len, const char **why, cons
         *extra = "Allow: POST\r\n";
         return 405;
     }
+    if (!c->chunked && !have_length) {
+        *why = "Content-Length required: the body is the DiscoveryRequest";
+        return 411;
+    }
     if (c->content_length > c->w->conf.client_max_body_size) {
         *why = "request body is larger than client_max_body_size";
         return 413;
@@ -464,7 +512,7 @@ static void conn_read(struct bufferevent *bev, void *arg)
                 if (avail > XDS_MAX_HEADER_BYTES) {
                     c->keepalive = 0;
                     respond_text(c, 431, "request headers are too large", NULL);
-                    conn_close_after_write(c);
+                    conn_close_after_write(c, 1);
                     return;
                 }
                 if (c->state == C_IDLE) {
@@ -487,7 +535,7 @@ static void conn_read(struct bufferevent *bev, void *arg)
             if (status) {
                 c->keepalive = 0;
                 respond_text(c, status, why, extra);
-                conn_close_after_write(c);
+                conn_close_after_write(c, 1);
                 return;
             }
             c->state = C_BODY;
@@ -509,7 +557,7 @@ static void conn_read(struct bufferevent *bev, void *arg)
                              rc == 413 ? "request body is larger than client_max_body_size"
                                        : "malformed chunked body",
                              NULL);
-                conn_close_after_write(c);
+                conn_close_after_write(c, 1);
                 return;
             }
             body = c->body.data ? c->body.data : "";
@@ -529,7 +577,7 @@ static void conn_read(struct bufferevent *bev, void *arg)
         c->state = C_IDLE;
         conn_set_idle_timeout(c);
         if (!c->keepalive || c->w->stopping) {
-            conn_close_after_write(c);
+            conn_close_after_write(c, 0);
             return;
         }
         if (evbuffer_get_length(bufferevent_get_output(bev)) > XDS_OUTPUT_HIGH) {
@@ -543,7 +591,10 @@ static void conn_write(struct bufferevent *bev, void *arg)
 {
     xds_conn_t *c = arg;
     if (c->closing) {
-        conn_free(c);
+        if (c->linger)
+            conn_linger(c);
+        else
+            conn_free(c);
         return;
     }
     if (c->w->stopping && c->state == C_IDLE) {
@@ -712,6 +763,29 @@ static int open_socket(const xds_discovery_conf_t *dc, char *err, size_t errlen)
     return fd;
 }
 
+/* SO_REUSEPORT would let a second xdsd (or anything else) share the port
+ * silently and take half the polls.  A plain bind of the address first
+ * fails if anyone listens there, whatever their options. */
+static int check_port_free(const xds_discovery_conf_t *dc, char *err, size_t errlen)
+{
+    int fd = socket(dc->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "socket for %s: %s", dc->listen, strerror(errno));
+        return XDS_ERROR;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    int rc = bind(fd, (const struct sockaddr *)&dc->addr, dc->addrlen);
+    int e = errno;
+    close(fd);
+    if (rc < 0) {
+        snprintf(err, errlen, "bind %s: %s%s", dc->listen, strerror(e),
+                 e == EADDRINUSE ? " (is another xdsd running?)" : "");
+        return XDS_ERROR;
+    }
+    return XDS_OK;
+}
+
 static void set_free(worker_set_t *set)
 {
     for (size_t i = 0; i < set->n; i++) {
@@ -788,6 +862,8 @@ failed:
 
 int xds_server_start(const xds_discovery_conf_t *dc, char *err, size_t errlen)
 {
+    if (check_port_free(dc, err, errlen) != XDS_OK)
+        return XDS_ERROR;
     active = set_start(dc, err, errlen);
     return active ? XDS_OK : XDS_ERROR;
 }
@@ -796,6 +872,11 @@ int xds_server_reconfigure(const xds_discovery_conf_t *dc, char *err, size_t err
 {
     if (active && !xds_discovery_conf_differs(&active->w[0]->conf, dc))
         return XDS_OK;
+    const xds_discovery_conf_t *cur = active ? &active->w[0]->conf : NULL;
+    if ((cur == NULL || cur->addrlen != dc->addrlen ||
+         memcmp(&cur->addr, &dc->addr, dc->addrlen) != 0) &&
+        check_port_free(dc, err, errlen) != XDS_OK)
+        return XDS_ERROR;
     worker_set_t *set = set_start(dc, err, errlen);
     if (set == NULL)
         return XDS_ERROR;

@@ -555,6 +555,11 @@ int gen_service_parse(xds_gen_out_t *out, const xds_model_item_t *it, gen_servic
     if (arr != NULL && arr->type != XJ_ARRAY)
         return gen_fail(&c, "routes", "expected an array, got %s",
                         gen_describe(arr, got, sizeof(got)));
+    /* A virtual host without routes answers 404 to everything: surely a
+     * mistake, so say so instead of serving it. */
+    if (arr != NULL && arr->u.arr.n == 0)
+        return gen_fail(&c, "routes",
+                        "must not be empty (leave it out for one route with prefix \"/\")");
     if (arr == NULL) {
         svc->routes = xds_calloc(1, sizeof(gen_route_t));
         svc->routes[0].match = GEN_MATCH_PREFIX;

@@ -226,10 +226,17 @@ static void test_defaults(void **state)
     xds_gen_out_free(out);
 
     /* no listeners at all: no domains needed, no routes; empty model is fine */
-    out = run("{\"services\": [{\"name\": \"a\", \"routes\": []}]}", &rc);
+    out = run("{\"services\": [{\"name\": \"a\"}]}", &rc);
     assert_int_equal(rc, XDS_OK);
     assert_int_equal(out->n[XDS_TYPE_CLUSTERS], 1);
     assert_int_equal(out->n[XDS_TYPE_ROUTES], 0);
+    xds_gen_out_free(out);
+
+    /* an explicit empty route list would be a virtual host that 404s everything */
+    out = run("{\"services\": [{\"name\": \"a\", \"routes\": []}]}", &rc);
+    assert_int_equal(rc, XDS_ERROR);
+    assert_string_equal(out->error, "services[a].routes: must not be empty (leave it out for one "
+                                    "route with prefix \"/\") (source catalog)");
     xds_gen_out_free(out);
     out = run("{}", &rc);
     assert_int_equal(rc, XDS_OK);
