@@ -845,3 +845,13 @@ failed:
     xj_free(p.root);
     return NULL;
 }
+
+const char *xj_quote(const char *s, size_t n, char *buf, size_t len)
+{
+    xds_buf_t b = {0};
+    int cut = n > 64;
+    xj_write_string(&b, s, cut ? 64 : n);
+    snprintf(buf, len, "%s%s", b.data ? b.data : "\"\"", cut ? "..." : "");
+    xds_buf_free(&b);
+    return buf;
+}

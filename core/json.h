@@ -93,6 +93,9 @@ void xj_serialize(const xj_t *v, xds_buf_t *out);
 /* Serialize object obj as a protobuf Any: {"@type":"<type_url>",<obj's members>}.
  * An "@type" member already in obj is skipped. */
 void xj_serialize_any(const xj_t *obj, const char *type_url, xds_buf_t *out);
+/* s (n bytes) as a JSON string literal for an error message, cut after 64
+ * bytes with "..." appended; written into buf, which is returned. */
+const char *xj_quote(const char *s, size_t n, char *buf, size_t len);
 /* Append s as a JSON string literal (with quotes) to out. */
 void xj_write_string(xds_buf_t *out, const char *s, size_t n);
 

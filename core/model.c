@@ -53,17 +53,6 @@ static const char *where(const xj_t *v, char *buf, size_t len)
     return buf;
 }
 
-/* s (n bytes) as a JSON string literal for a message, cut at 64 bytes. */
-static const char *quoted(const char *s, size_t n, char *buf, size_t len)
-{
-    xds_buf_t b = {0};
-    int cut = n > 64;
-    xj_write_string(&b, s, cut ? 64 : n);
-    snprintf(buf, len, "%s%s", b.data ? b.data : "\"\"", cut ? "..." : "");
-    xds_buf_free(&b);
-    return buf;
-}
-
 /* Check one collection: an array of objects, each with a unique non-empty
  * string in name_field.  label is "services" or "resources.clusters". */
 static int check_collection(const xj_t *arr, const char *label, const char *name_field, char *err,
@@ -111,7 +100,7 @@ static int check_collection(const xj_t *arr, const char *label, const char *name
         }
         if (!xds_name_index_put(&ix, name->u.str.s, i, &first)) {
             snprintf(err, errlen, "%s[%zu]%s: duplicate name %s (first used by %s[%zu])", label, i,
-                     at, quoted(name->u.str.s, name->u.str.len, q, sizeof(q)), label, first);
+                     at, xj_quote(name->u.str.s, name->u.str.len, q, sizeof(q)), label, first);
             rc = XDS_ERROR;
             break;
         }
@@ -126,7 +115,7 @@ static int unknown_key(const char *what, const xj_member_t *m, const char *in, i
 {
     char at[64], q[96];
 
-    quoted(m->key, m->klen, q, sizeof(q));
+    xj_quote(m->key, m->klen, q, sizeof(q));
     where(m->val, at, sizeof(at));
     if (strict) {
         snprintf(err, errlen, "unknown %s %s%s%s", what, q, in, at);

@@ -97,23 +97,12 @@ int gen_fail(gen_ctx_t *c, const char *field, const char *fmt, ...)
     return rc;
 }
 
-/* A string literal for a message, cut after 64 bytes. */
-static const char *quote(const char *s, size_t n, char *buf, size_t len)
-{
-    xds_buf_t b = {0};
-    int cut = n > 64;
-    xj_write_string(&b, s, cut ? 64 : n);
-    snprintf(buf, len, "%s%s", b.data ? b.data : "\"\"", cut ? "..." : "");
-    xds_buf_free(&b);
-    return buf;
-}
-
 /* Describe v for "got ..." (see gen_util.h). */
 const char *gen_describe(const xj_t *v, char *buf, size_t len)
 {
     switch (v->type) {
     case XJ_STRING:
-        return quote(v->u.str.s, v->u.str.len, buf, len);
+        return xj_quote(v->u.str.s, v->u.str.len, buf, len);
     case XJ_NUMBER:
         snprintf(buf, len, "%.*s", (int)(v->u.num.len > 64 ? 64 : v->u.num.len), v->u.num.text);
         return buf;
@@ -282,7 +271,7 @@ int gen_check_keys(gen_ctx_t *c, const xj_t *obj, const char *const *known)
             continue;
         if (m->klen == 5 && memcmp(m->key, "match", 5) == 0)
             return gen_fail(c, NULL, "\"match\" is not supported yet");
-        return gen_fail(c, NULL, "unknown field %s", quote(m->key, m->klen, q, sizeof(q)));
+        return gen_fail(c, NULL, "unknown field %s", xj_quote(m->key, m->klen, q, sizeof(q)));
     }
     return XDS_OK;
 }
@@ -462,7 +451,7 @@ static int parse_endpoint(gen_ctx_t *c, const xj_t *e, gen_discovery_t disc, gen
         gen_string(c, e, "address", &ep->address) != XDS_OK)
         return XDS_ERROR;
     if (!gen_is_ip(ep->address)) {
-        quote(ep->address, strlen(ep->address), got, sizeof(got));
+        xj_quote(ep->address, strlen(ep->address), got, sizeof(got));
         if (!gen_is_hostname(ep->address))
             return gen_fail(c, "address", "expected an IP address or a host name, got %s", got);
         if (disc != GEN_DISCOVERY_DNS)
@@ -504,7 +493,7 @@ static int parse_route(gen_ctx_t *c, const xj_t *r, gen_route_t *rt)
         return gen_fail(c, NULL, "one of \"prefix\", \"path\" or \"regex\" is required");
     if (rt->match != GEN_MATCH_REGEX && rt->value[0] != '/')
         return gen_fail(c, kinds[rt->match], "must start with \"/\", got %s",
-                        quote(rt->value, strlen(rt->value), got, sizeof(got)));
+                        xj_quote(rt->value, strlen(rt->value), got, sizeof(got)));
     if (gen_duration(c, r, "timeout", NULL, rt->timeout, &given) != XDS_OK ||
         gen_opt_string(c, r, "prefix_rewrite", NULL, &rt->prefix_rewrite) != XDS_OK)
         return XDS_ERROR;
@@ -602,7 +591,7 @@ int gen_listener_parse(xds_gen_out_t *out, const xds_model_item_t *it, gen_liste
         return XDS_ERROR;
     if (!gen_is_ip(l->address))
         return gen_fail(&c, "address", "expected an IP address, got %s",
-                        quote(l->address, strlen(l->address), got, sizeof(got)));
+                        xj_quote(l->address, strlen(l->address), got, sizeof(got)));
     return gen_int(&c, it->item, "port", 1, 1, 65535, &l->port, NULL);
 }
 

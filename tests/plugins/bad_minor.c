@@ -1,56 +1,10 @@
 /*
- * bad_minor.c -- test-only plugin: its entry claims an ABI minor one newer
- * than the header's.
- *
- * Integration tests point the daemon at it to prove that the plugin loader
- * refuses a plugin that needs a newer host (plugin minor must be <= host
- * minor).  Apart from that one defect it is a complete, valid minimal plugin
- * (no directives, create/start/destroy that do nothing), so the refusal can
- * only come from the defect under test.
+ * bad_minor.c -- test-only plugin: it needs ABI minor one above the host's: built against a newer
+ * xdsd_plugin.h than this xdsd speaks.
+ * Otherwise valid (minimal.h), so the loader's refusal can only come from
+ * this defect.
  */
-#include <stddef.h>
+#include "minimal.h"
 
-#include "xdsd_plugin.h"
-
-static int noop_create(const xdsd_host_api_t *api, xdsd_source_t *src, const void *conf,
-                       void **state, char *err, size_t errlen)
-{
-    (void)api;
-    (void)src;
-    (void)conf;
-    (void)err;
-    (void)errlen;
-    *state = NULL;
-    return XDSD_OK;
-}
-
-static int noop_start(void *state, char *err, size_t errlen)
-{
-    (void)state;
-    (void)err;
-    (void)errlen;
-    return XDSD_OK;
-}
-
-static void noop_destroy(void *state)
-{
-    (void)state;
-}
-
-static const xdsd_directive_t no_directives[] = {
-    {NULL, 0, 0, 0},
-};
-
-XDSD_PLUGIN_EXPORT const xdsd_plugin_t xdsd_plugin_entry = {
-    .magic = XDSD_PLUGIN_MAGIC,
-    .abi_major = XDSD_PLUGIN_ABI_MAJOR,
-    .abi_minor = XDSD_PLUGIN_ABI_MINOR + 1,
-    .size = sizeof(xdsd_plugin_t),
-    .name = "bad_minor",
-    .version = "test",
-    .directives = no_directives,
-    .conf_size = 0,
-    .create = noop_create,
-    .start = noop_start,
-    .destroy = noop_destroy,
-};
+MINIMAL_PLUGIN(XDSD_PLUGIN_EXPORT, XDSD_PLUGIN_MAGIC, XDSD_PLUGIN_ABI_MAJOR,
+               XDSD_PLUGIN_ABI_MINOR + 1, sizeof(xdsd_plugin_t), "bad_minor", noop_create);

@@ -1,57 +1,10 @@
 /*
- * bad_size.c -- test-only plugin: its entry declares a struct size smaller
- * than sizeof(xdsd_plugin_t).
- *
- * Integration tests point the daemon at it to prove that the plugin loader
- * refuses a plugin whose entry struct is too short to hold every field the
- * host reads (here it claims to end before the destroy pointer).  Apart from
- * that one defect it is a complete, valid minimal plugin (no directives,
- * create/start/destroy that do nothing), so the refusal can only come from
- * the defect under test.
+ * bad_size.c -- test-only plugin: its entry declares a struct size that ends before the destroy
+ * pointer, too short to hold every field the host reads.
+ * Otherwise valid (minimal.h), so the loader's refusal can only come from
+ * this defect.
  */
-#include <stddef.h>
+#include "minimal.h"
 
-#include "xdsd_plugin.h"
-
-static int noop_create(const xdsd_host_api_t *api, xdsd_source_t *src, const void *conf,
-                       void **state, char *err, size_t errlen)
-{
-    (void)api;
-    (void)src;
-    (void)conf;
-    (void)err;
-    (void)errlen;
-    *state = NULL;
-    return XDSD_OK;
-}
-
-static int noop_start(void *state, char *err, size_t errlen)
-{
-    (void)state;
-    (void)err;
-    (void)errlen;
-    return XDSD_OK;
-}
-
-static void noop_destroy(void *state)
-{
-    (void)state;
-}
-
-static const xdsd_directive_t no_directives[] = {
-    {NULL, 0, 0, 0},
-};
-
-XDSD_PLUGIN_EXPORT const xdsd_plugin_t xdsd_plugin_entry = {
-    .magic = XDSD_PLUGIN_MAGIC,
-    .abi_major = XDSD_PLUGIN_ABI_MAJOR,
-    .abi_minor = XDSD_PLUGIN_ABI_MINOR,
-    .size = offsetof(xdsd_plugin_t, destroy),
-    .name = "bad_size",
-    .version = "test",
-    .directives = no_directives,
-    .conf_size = 0,
-    .create = noop_create,
-    .start = noop_start,
-    .destroy = noop_destroy,
-};
+MINIMAL_PLUGIN(XDSD_PLUGIN_EXPORT, XDSD_PLUGIN_MAGIC, XDSD_PLUGIN_ABI_MAJOR, XDSD_PLUGIN_ABI_MINOR,
+               offsetof(xdsd_plugin_t, destroy), "bad_size", noop_create);

@@ -1,57 +1,10 @@
 /*
- * no_entry.c -- test-only plugin: it exports no xdsd_plugin_entry symbol.
- *
- * Integration tests point the daemon at it to prove that the plugin loader
- * refuses a shared object that does not export the entry symbol.  This is the
- * classic mistake of forgetting XDSD_PLUGIN_EXPORT: the entry is defined, but
- * with hidden visibility, so dlsym() cannot find it.  Apart from that one
- * defect it is a complete, valid minimal plugin (no directives,
- * create/start/destroy that do nothing), so the refusal can only come from
- * the defect under test.
+ * no_entry.c -- test-only plugin: it exports no xdsd_plugin_entry symbol: the classic mistake of
+ * forgetting XDSD_PLUGIN_EXPORT under -fvisibility=hidden.
+ * Otherwise valid (minimal.h), so the loader's refusal can only come from
+ * this defect.
  */
-#include <stddef.h>
+#include "minimal.h"
 
-#include "xdsd_plugin.h"
-
-static int noop_create(const xdsd_host_api_t *api, xdsd_source_t *src, const void *conf,
-                       void **state, char *err, size_t errlen)
-{
-    (void)api;
-    (void)src;
-    (void)conf;
-    (void)err;
-    (void)errlen;
-    *state = NULL;
-    return XDSD_OK;
-}
-
-static int noop_start(void *state, char *err, size_t errlen)
-{
-    (void)state;
-    (void)err;
-    (void)errlen;
-    return XDSD_OK;
-}
-
-static void noop_destroy(void *state)
-{
-    (void)state;
-}
-
-static const xdsd_directive_t no_directives[] = {
-    {NULL, 0, 0, 0},
-};
-
-__attribute__((visibility("hidden"))) const xdsd_plugin_t xdsd_plugin_entry = {
-    .magic = XDSD_PLUGIN_MAGIC,
-    .abi_major = XDSD_PLUGIN_ABI_MAJOR,
-    .abi_minor = XDSD_PLUGIN_ABI_MINOR,
-    .size = sizeof(xdsd_plugin_t),
-    .name = "no_entry",
-    .version = "test",
-    .directives = no_directives,
-    .conf_size = 0,
-    .create = noop_create,
-    .start = noop_start,
-    .destroy = noop_destroy,
-};
+MINIMAL_PLUGIN(__attribute__((visibility("hidden"))), XDSD_PLUGIN_MAGIC, XDSD_PLUGIN_ABI_MAJOR,
+               XDSD_PLUGIN_ABI_MINOR, sizeof(xdsd_plugin_t), "no_entry", noop_create);
