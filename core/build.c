@@ -53,10 +53,11 @@ static void run_build(evutil_socket_t fd, short what, void *arg)
     if (cycle == NULL)
         return;
 
-    /* Every source must have delivered once before the first model. */
+    /* Every required source must have delivered once before the first
+     * model; the others contribute nothing until they do. */
     xds_buf_t missing = {0};
     for (size_t i = 0; i < cycle->nsources; i++) {
-        if (cycle->sources[i]->doc == NULL)
+        if (cycle->sources[i]->doc == NULL && cycle->sources[i]->required)
             xds_buf_printf(&missing, "%s\"%s\"", missing.len ? ", " : "", cycle->sources[i]->name);
     }
     if (missing.len) {
@@ -73,7 +74,7 @@ static void run_build(evutil_socket_t fd, short what, void *arg)
     const xj_t **docs = xds_malloc(cycle->nsources * sizeof(*docs));
     const char **names = xds_malloc(cycle->nsources * sizeof(*names));
     for (size_t i = 0; i < cycle->nsources; i++) {
-        docs[i] = cycle->sources[i]->doc;
+        docs[i] = cycle->sources[i]->doc; /* NULL: skipped by the merge */
         names[i] = cycle->sources[i]->name;
     }
     xds_model_t model = {0};

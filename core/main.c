@@ -102,20 +102,11 @@ static int start_sources(xds_cycle_t *c, char *err, size_t errlen)
 /* Keep serving a reloaded source's data until it publishes its own. */
 static void inherit_documents(xds_cycle_t *to, xds_cycle_t *from)
 {
-    for (size_t i = 0; i < to->nsources; i++) {
-        xds_source_t *n = to->sources[i];
-        if (n->doc)
-            continue;
-        for (size_t k = 0; k < from->nsources; k++) {
-            xds_source_t *o = from->sources[k];
-            if (o->doc && strcmp(o->name, n->name) == 0 &&
-                strcmp(o->plugin->name, n->plugin->name) == 0) {
-                n->doc = o->doc;
-                o->doc = NULL;
-                break;
-            }
-        }
-    }
+    for (size_t i = 0; i < to->nsources; i++)
+        for (size_t k = 0; k < from->nsources; k++)
+            if (strcmp(from->sources[k]->name, to->sources[i]->name) == 0 &&
+                strcmp(from->sources[k]->plugin->name, to->sources[i]->plugin->name) == 0)
+                xds_source_inherit(to->sources[i], from->sources[k]);
 }
 
 static void reload(void)

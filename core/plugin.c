@@ -13,6 +13,16 @@
 #include "conf.h"
 #include "plugin.h"
 
+static const char *const host_directives[] = {"plugin", "required", "stale_after", NULL};
+
+int xds_source_directive(const char *name)
+{
+    for (size_t i = 0; host_directives[i]; i++)
+        if (strcmp(host_directives[i], name) == 0)
+            return 1;
+    return 0;
+}
+
 char *xds_path_resolve(const char *prefix, const char *path)
 {
     if (path[0] == '/' || prefix == NULL || prefix[0] == '\0')
@@ -80,8 +90,8 @@ xds_plugin_t *xds_plugin_load(const char *name, const char *path, char *err, siz
         goto failed;
     }
     for (const xdsd_directive_t *d = p->directives; d && d->name; d++) {
-        if (d->type < XDSD_ARG_STRING || d->type > XDSD_ARG_INT ||
-            d->offset >= (p->conf_size ? p->conf_size : 1) || strcmp(d->name, "plugin") == 0) {
+        if (d->type < XDSD_ARG_STRING || d->type > XDSD_ARG_STRING_LIST ||
+            d->offset >= (p->conf_size ? p->conf_size : 1) || xds_source_directive(d->name)) {
             snprintf(err, errlen, "plugin \"%s\" (%s): invalid directive table entry \"%s\"", name,
                      path, d->name);
             goto failed;
@@ -138,7 +148,7 @@ void *xds_plugin_conf_parse(const xds_plugin_t *pl, const xds_cnode_t *block, co
 
     for (size_t i = 0; i < block->nchildren; i++) {
         const xds_cnode_t *c = &block->children[i];
-        if (strcmp(c->name, "plugin") == 0)
+        if (xds_source_directive(c->name))
             continue;
         size_t k;
         for (k = 0; k < nd; k++)
@@ -157,7 +167,7 @@ void *xds_plugin_conf_parse(const xds_plugin_t *pl, const xds_cnode_t *block, co
             xds_conf_node_error(c, err, errlen, "invalid number of arguments");
             goto failed;
         }
-        if (seen[k]) {
+        if (seen[k] && d->type != XDSD_ARG_STRING_LIST) {
             xds_conf_node_error(c, err, errlen, "is duplicate");
             goto failed;
         }
@@ -166,6 +176,17 @@ void *xds_plugin_conf_parse(const xds_plugin_t *pl, const xds_cnode_t *block, co
         void *field = conf + d->offset;
         int rc = XDS_OK;
         switch (d->type) {
+        case XDSD_ARG_STRING_LIST: {
+            char **list = *(char ***)field;
+            size_t n = 0;
+            while (list && list[n])
+                n++;
+            list = xds_realloc(list, (n + 2) * sizeof(char *));
+            list[n] = xds_strdup(a);
+            list[n + 1] = NULL;
+            *(char ***)field = list;
+            break;
+        }
         case XDSD_ARG_STRING:
             *(char **)field = xds_strdup(a);
             break;
@@ -210,8 +231,15 @@ void xds_plugin_conf_free(const xds_plugin_t *pl, void *conf)
 {
     if (conf == NULL)
         return;
-    for (const xdsd_directive_t *d = pl->p->directives; d && d->name; d++)
-        if (d->type == XDSD_ARG_STRING || d->type == XDSD_ARG_PATH)
-            free(*(char **)((char *)conf + d->offset));
+    for (const xdsd_directive_t *d = pl->p->directives; d && d->name; d++) {
+        void *field = (char *)conf + d->offset;
+        if (d->type == XDSD_ARG_STRING || d->type == XDSD_ARG_PATH) {
+            free(*(char **)field);
+        } else if (d->type == XDSD_ARG_STRING_LIST && *(char ***)field) {
+            for (char **p = *(char ***)field; *p; p++)
+                free(*p);
+            free(*(char ***)field);
+        }
+    }
     free(conf);
 }

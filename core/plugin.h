@@ -21,7 +21,7 @@ typedef struct {
 xds_plugin_t *xds_plugin_load(const char *name, const char *path, char *err, size_t errlen);
 void xds_plugin_unload(xds_plugin_t *pl);
 
-/* Parse the directives of a source block (all children but `plugin`) into a
+/* Parse the directives of a source block (all but the host's own) into a
  * zeroed conf struct of the plugin's conf_size, using its directive table.
  * prefix resolves relative XDSD_ARG_PATH values.  Returns the struct (free
  * with xds_plugin_conf_free) or NULL with err = "FILE:LINE: directive ...". */
@@ -29,6 +29,10 @@ struct xds_cnode;
 void *xds_plugin_conf_parse(const xds_plugin_t *pl, const struct xds_cnode *block,
                             const char *prefix, char *err, size_t errlen);
 void xds_plugin_conf_free(const xds_plugin_t *pl, void *conf);
+
+/* 1 when name is a directive the host handles in every source block
+ * (plugin, required, stale_after); plugins may not declare those. */
+int xds_source_directive(const char *name);
 
 /* Resolve path against prefix when relative; returns a new string. */
 char *xds_path_resolve(const char *prefix, const char *path);

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "conf.h"
 #include "log.h"
 #include "model.h"
@@ -50,9 +52,47 @@ static struct event_base *api_event_base(xdsd_source_t *src)
     return main_base;
 }
 
+static void on_stale(evutil_socket_t fd, short what, void *arg)
+{
+    xds_source_t *s = arg;
+    (void)fd;
+    (void)what;
+    s->stale = 1;
+    if (s->last_ok)
+        xds_log(XDS_LOG_WARN, "source \"%s\": data is stale: no successful refresh for %lld s",
+                s->name, (long long)(time(NULL) - s->last_ok));
+    else
+        xds_log(XDS_LOG_WARN, "source \"%s\": still no successful refresh after %lld ms", s->name,
+                (long long)s->stale_after_ms);
+}
+
+static void arm_stale_timer(xds_source_t *s)
+{
+    if (s->stale_ev) {
+        struct timeval tv = {s->stale_after_ms / 1000, (s->stale_after_ms % 1000) * 1000};
+        evtimer_add(s->stale_ev, &tv);
+    }
+}
+
+/* A refresh succeeded (new document or nothing new). */
+static void set_ok(xds_source_t *s)
+{
+    if (s->failing)
+        xds_log(XDS_LOG_NOTICE, "source \"%s\": recovered after %u failure%s", s->name, s->failures,
+                s->failures == 1 ? "" : "s");
+    if (s->stale)
+        xds_log(XDS_LOG_NOTICE, "source \"%s\": data is fresh again", s->name);
+    s->failing = 0;
+    s->failures = 0;
+    s->stale = 0;
+    s->last_ok = time(NULL);
+    arm_stale_timer(s);
+}
+
 static void set_failing(xds_source_t *s, const char *reason)
 {
     s->failures++;
+    s->last_error_at = time(NULL);
     if (!s->failing || s->last_error == NULL || strcmp(s->last_error, reason) != 0)
         xds_log(XDS_LOG_ERR, "source \"%s\": %s%s", s->name, reason,
                 s->doc ? " (still serving its last good document)" : "");
@@ -103,6 +143,11 @@ static const char *api_name(xdsd_source_t *s)
     return s->name;
 }
 
+static void api_unchanged(xdsd_source_t *s)
+{
+    set_ok(s);
+}
+
 static const xdsd_host_api_t host_api = {
     .size = sizeof(xdsd_host_api_t),
     .abi_minor = XDSD_PLUGIN_ABI_MINOR,
@@ -111,7 +156,31 @@ static const xdsd_host_api_t host_api = {
     .publish = api_publish,
     .failed = api_failed,
     .name = api_name,
+    .unchanged = api_unchanged,
 };
+
+static const xds_command_t source_commands[] = {
+    {"required", XDS_CONF_TAKE1, xds_conf_set_flag, offsetof(xds_source_t, required), NULL},
+    {"stale_after", XDS_CONF_TAKE1, xds_conf_set_msec, offsetof(xds_source_t, stale_after_ms),
+     NULL},
+    {NULL, 0, NULL, 0, NULL},
+};
+
+/* The host's own directives in a source block; the plugin's are left alone. */
+static int host_directives_apply(xds_source_t *s, const xds_cnode_t *block, char *err,
+                                 size_t errlen)
+{
+    xds_cnode_t sub = *block;
+    sub.children = xds_calloc(block->nchildren ? block->nchildren : 1, sizeof(xds_cnode_t));
+    sub.nchildren = 0;
+    for (size_t i = 0; i < block->nchildren; i++)
+        if (xds_source_directive(block->children[i].name) &&
+            strcmp(block->children[i].name, "plugin") != 0)
+            sub.children[sub.nchildren++] = block->children[i];
+    int rc = xds_conf_apply(&sub, source_commands, s, NULL, err, errlen);
+    free(sub.children);
+    return rc;
+}
 
 xds_source_t *xds_source_create(const xds_cnode_t *block, xds_plugin_t *plugin, const char *prefix,
                                 int strict, char *err, size_t errlen)
@@ -121,6 +190,9 @@ xds_source_t *xds_source_create(const xds_cnode_t *block, xds_plugin_t *plugin, 
     s->name = xds_strdup(block->args[0]);
     s->plugin = plugin;
     s->strict = strict;
+    s->required = 1;
+    if (host_directives_apply(s, block, err, errlen) != XDS_OK)
+        goto failed;
     s->conf = xds_plugin_conf_parse(plugin, block, prefix, err, errlen);
     if (s->conf == NULL)
         goto failed;
@@ -149,13 +221,29 @@ int xds_source_start(xds_source_t *s, char *err, size_t errlen)
         return XDS_ERROR;
     }
     s->started = 1;
+    if (s->stale_after_ms > 0) {
+        s->stale_ev = evtimer_new(main_base, on_stale, s);
+        arm_stale_timer(s);
+    }
     return XDS_OK;
+}
+
+void xds_source_inherit(xds_source_t *to, xds_source_t *from)
+{
+    if (to->doc || from->doc == NULL)
+        return;
+    to->doc = from->doc;
+    from->doc = NULL;
+    to->updates = from->updates;
+    to->last_ok = from->last_ok;
 }
 
 void xds_source_destroy(xds_source_t *s)
 {
     if (s == NULL)
         return;
+    if (s->stale_ev)
+        event_free(s->stale_ev);
     if (s->state)
         s->plugin->p->destroy(s->state);
     if (s->conf)

@@ -20,16 +20,21 @@ struct xdsd_source {
     void *conf;           /* plugin conf struct, owned */
     void *state;          /* plugin instance, owned by the plugin */
     int started;
-    int strict; /* unknown model collections are errors */
+    int strict;             /* unknown model collections are errors */
+    int required;           /* `required on|off;`: the first snapshot waits for it */
+    int64_t stale_after_ms; /* `stale_after`: 0 = never stale */
 
     xj_t *doc;        /* last good document, owned; NULL until the first publish */
     uint64_t updates; /* accepted publishes */
 
     /* health */
-    int failing; /* last refresh failed */
-    unsigned failures;
-    char *last_error; /* owned */
-    time_t last_ok;
+    int failing;       /* the last refresh failed */
+    unsigned failures; /* consecutive failed refreshes */
+    char *last_error;  /* owned; kept after recovery, for the record */
+    time_t last_error_at;
+    time_t last_ok; /* wall clock of the last successful refresh, 0 = never */
+    int stale;      /* no success for stale_after */
+    struct event *stale_ev;
 };
 typedef struct xdsd_source xds_source_t;
 
@@ -38,6 +43,10 @@ typedef struct xdsd_source xds_source_t;
  * NULL with err set ("FILE:LINE: ..." or "source \"x\": plugin \"file\": ..."). */
 xds_source_t *xds_source_create(const struct xds_cnode *block, xds_plugin_t *plugin,
                                 const char *prefix, int strict, char *err, size_t errlen);
+/* Carry a reloaded source's document and health over from the instance it
+ * replaces (same name and plugin) until it publishes its own. */
+void xds_source_inherit(xds_source_t *to, xds_source_t *from);
+
 /* Begin work (plugin start).  XDS_ERROR with err set. */
 int xds_source_start(xds_source_t *s, char *err, size_t errlen);
 void xds_source_destroy(xds_source_t *s);

@@ -317,6 +317,15 @@ failed:
     return XDSD_ERROR;
 }
 
+/* The file still holds what the core accepted: a successful refresh for the
+ * source's health and staleness (ABI 1.1 hosts). */
+static void report_unchanged(file_state_t *st)
+{
+    if (st->have_published && !st->core_failing && st->last_reason[0] == '\0' &&
+        st->api->abi_minor >= 1 && st->api->unchanged)
+        st->api->unchanged(st->src);
+}
+
 /* Read the file and publish it unless the core already holds these bytes. */
 static void reload(file_state_t *st)
 {
@@ -334,6 +343,7 @@ static void reload(file_state_t *st)
 
     if (!st->core_failing && st->have_published && h == st->pub_hash && len == st->pub_len) {
         st->api->log(st->src, XDSD_LOG_DEBUG, "%s: unchanged (%zu bytes)", st->path, len);
+        report_unchanged(st);
         goto done;
     }
     if (st->core_failing && st->have_refused && h == st->ref_hash && len == st->ref_len) {
@@ -388,8 +398,10 @@ static void check_identity(file_state_t *st, int defer_fresh)
         id_from_stat(&id, &sb);
     else
         id_from_errno(&id, errno);
-    if (id_equal(&id, &st->seen))
+    if (id_equal(&id, &st->seen)) {
+        report_unchanged(st);
         return;
+    }
     if (id.err) {
         st->seen = id;
         report_errno(st, id.err);

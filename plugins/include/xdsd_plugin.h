@@ -29,10 +29,19 @@
  * api->failed() with a one-line reason; the host keeps serving the last good
  * document of the source (fail-static).
  *
+ * Directives the host keeps for itself in every source block (a plugin may
+ * not declare them): `plugin NAME;`, `required on|off;` (default on: the
+ * first snapshot waits for this source's first good document) and
+ * `stale_after DURATION;` (default off: flag the source's data as stale when
+ * its last successful refresh is older than this).
+ *
  * ABI changelog
  *   1.0  first version: create/start/destroy, directives of type string,
  *        duration, size, flag, integer; host api: log, event_base, publish,
  *        failed, name.
+ *   1.1  directive type XDSD_ARG_STRING_LIST (a repeatable directive);
+ *        host api: unchanged() (a refresh succeeded, nothing new).  A plugin
+ *        built for 1.1 checks api->abi_minor >= 1 before calling unchanged.
  */
 #ifndef XDSD_PLUGIN_H
 #define XDSD_PLUGIN_H
@@ -46,7 +55,7 @@ extern "C" {
 
 #define XDSD_PLUGIN_MAGIC     0x58445344u /* "XDSD" */
 #define XDSD_PLUGIN_ABI_MAJOR 1
-#define XDSD_PLUGIN_ABI_MINOR 0
+#define XDSD_PLUGIN_ABI_MINOR 1
 
 /* Return codes shared with the core. */
 #define XDSD_OK    0
@@ -72,7 +81,9 @@ typedef enum {
     XDSD_ARG_DURATION,   /* int64_t       milliseconds: "500ms", "5s", "1m", "1h", "2d" */
     XDSD_ARG_SIZE,       /* int64_t       bytes: "512", "64k", "1m", "1g" */
     XDSD_ARG_FLAG,       /* int           on|off -> 1|0 */
-    XDSD_ARG_INT         /* int64_t       decimal */
+    XDSD_ARG_INT,        /* int64_t       decimal */
+    XDSD_ARG_STRING_LIST /* char **       NULL-terminated, one item per occurrence
+                          *               of the directive (which may repeat); 1.1 */
 } xdsd_arg_type_t;
 
 #define XDSD_DIRECTIVE_REQUIRED 0x1u /* the block must set it */
@@ -117,6 +128,10 @@ typedef struct xdsd_host_api {
 
     /* Name of the source block ("catalog" for `source catalog { }`). */
     const char *(*name)(xdsd_source_t *src);
+
+    /* 1.1: a refresh succeeded and found nothing new (an HTTP 304, the same
+     * rows): counts as a success for the source's health and staleness. */
+    void (*unchanged)(xdsd_source_t *src);
 } xdsd_host_api_t;
 
 typedef struct xdsd_plugin {

@@ -46,3 +46,47 @@ def test_port_in_use_is_refused(xdsd, xdsd_factory):
     assert r.returncode == 1, r
     assert "bind 127.0.0.1:%d: Address already in use" % xdsd.port in r.stderr, r.stderr
     assert xdsd.poll("clusters").names() == ["a"]
+
+
+def test_required_off_source_does_not_block_the_first_snapshot(xdsd):
+    later = xdsd.dir / "later.json"
+    sources = (xdsd.file_source({"services": [service("a", listeners=None)]}) +
+               "source extra { plugin file; path %s; poll_interval 100ms; required off; }\n" % later)
+    xdsd.start(xdsd.conf(sources))
+    assert xdsd.poll("clusters").names() == ["a"]
+    v0 = xdsd.poll("clusters").version
+    later.write_text(json.dumps({"services": [service("b", listeners=None)]}))
+    r, _ = xdsd.wait_new_version("clusters", v0, timeout=5 * SLOW)
+    assert r.names() == ["a", "b"]
+
+
+def test_required_source_blocks_the_first_snapshot(xdsd):
+    later = xdsd.dir / "later.json"
+    sources = (xdsd.file_source({"services": [service("a", listeners=None)]}) +
+               "source extra { plugin file; path %s; poll_interval 100ms; }\n" % later)
+    xdsd.start(xdsd.conf(sources), wait="listening")
+    xdsd.wait_log(r'waiting for the first document of source "extra"')
+    assert xdsd.poll("clusters").status == 503
+
+
+def test_stale_after_flags_a_source_and_its_recovery(xdsd):
+    model = {"services": [service("a", listeners=None)]}
+    xdsd.start(xdsd.conf(xdsd.file_source(model, extra="poll_interval 100ms; stale_after 400ms;")))
+    v0 = xdsd.poll("clusters").version
+    time.sleep(0.8 * SLOW)  # the file is polled and unchanged: still fresh
+    assert "data is stale" not in xdsd.log()
+    path = xdsd.dir / "catalog.json"
+    path.unlink()
+    xdsd.wait_log(r'source "catalog": .*catalog.json: No such file or directory')
+    xdsd.wait_log(r'source "catalog": data is stale: no successful refresh for \d+ s')
+    assert xdsd.poll("clusters").version == v0  # fail-static
+    path.write_text(json.dumps(model))
+    xdsd.wait_log(r'source "catalog": data is fresh again')
+    assert xdsd.poll("clusters").version == v0
+
+
+def test_host_directives_are_checked(xdsd):
+    conf = xdsd.write_conf(xdsd.conf(xdsd.file_source({"services": []}, extra="required maybe;")))
+    r = run_xdsd(["-t", "-c", conf])
+    assert r.returncode == 1
+    assert re.search(r':\d+: directive "required": invalid value "maybe"', r.stderr), r.stderr
