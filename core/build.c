@@ -23,6 +23,8 @@
 #include "snapshot.h"
 
 static struct event *build_ev;
+static xds_build_stats_t stats;
+static xds_snapshot_t *current;
 static xds_cycle_t *cycle;
 static uint64_t generation;
 static char *last_error;
@@ -43,6 +45,9 @@ static void build_failed(const char *msg)
                 have_snapshot ? "the previous snapshot" : "nothing (no snapshot yet)", msg);
     free(last_error);
     last_error = xds_strdup(msg);
+    stats.refusals++;
+    stats.error = last_error;
+    stats.error_at = time(NULL);
 }
 
 static void run_build(evutil_socket_t fd, short what, void *arg)
@@ -66,9 +71,11 @@ static void run_build(evutil_socket_t fd, short what, void *arg)
                     strchr(missing.data, ',') ? "s" : "", missing.data);
         free(waiting_for);
         waiting_for = xds_buf_detach(&missing, NULL);
+        stats.waiting = waiting_for;
         return;
     }
     xds_buf_free(&missing);
+    stats.waiting = NULL;
 
     double t0 = now_ms();
     const xj_t **docs = xds_malloc(cycle->nsources * sizeof(*docs));
@@ -90,9 +97,16 @@ static void run_build(evutil_socket_t fd, short what, void *arg)
     xds_snapshot_t *snap = xds_snapshot_build(out, ++generation);
     snap->build_ms = now_ms() - t0;
     xds_server_publish(snap);
+    xds_snapshot_unref(current);
+    current = xds_snapshot_ref(snap);
     have_snapshot = 1;
     free(last_error);
     last_error = NULL;
+    stats.error = NULL;
+    stats.builds++;
+    stats.last_build_ms = snap->build_ms;
+    stats.last_build_at = time(NULL);
+    stats.generation = snap->generation;
 
     xds_buf_t summary = {0};
     for (size_t t = 0; t < XDS_TYPE_COUNT; t++)
@@ -126,6 +140,19 @@ void xds_build_shutdown(void)
     last_error = NULL;
     free(waiting_for);
     waiting_for = NULL;
+    xds_snapshot_unref(current);
+    current = NULL;
+    memset(&stats, 0, sizeof(stats));
+}
+
+const xds_build_stats_t *xds_build_stats(void)
+{
+    return &stats;
+}
+
+xds_snapshot_t *xds_build_current(void)
+{
+    return current ? xds_snapshot_ref(current) : NULL;
 }
 
 void xds_build_set_cycle(xds_cycle_t *c)

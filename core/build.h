@@ -6,7 +6,10 @@
 #ifndef XDS_BUILD_H
 #define XDS_BUILD_H
 
+#include <time.h>
+
 #include "cycle.h"
+#include "snapshot.h"
 
 struct event_base;
 
@@ -23,5 +26,22 @@ void xds_build_schedule(void);
 
 /* 1 once a snapshot has been published. */
 int xds_build_have_snapshot(void);
+
+typedef struct {
+    uint64_t builds;      /* snapshots built */
+    uint64_t refusals;    /* builds refused (generator or validation errors) */
+    double last_build_ms; /* generate + serialize + hash of the last snapshot */
+    time_t last_build_at; /* wall clock of the last snapshot, 0 = none */
+    uint64_t generation;  /* of the snapshot being served */
+    const char *error;    /* why the last build was refused; NULL after a good one */
+    time_t error_at;
+    const char *waiting; /* required sources without a document yet, or NULL */
+} xds_build_stats_t;
+
+/* Counters and the last refusal, for the admin API (main thread). */
+const xds_build_stats_t *xds_build_stats(void);
+
+/* The snapshot being served, with a new reference (or NULL). */
+xds_snapshot_t *xds_build_current(void);
 
 #endif

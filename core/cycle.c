@@ -166,6 +166,148 @@ static const char *set_discovery(const xds_cnode_t *n, const xds_command_t *cmd,
     return NULL;
 }
 
+static int parse_cidr(const char *s, xds_cidr_t *c)
+{
+    char ip[INET6_ADDRSTRLEN + 1];
+    const char *slash = strchr(s, '/');
+    size_t n = slash ? (size_t)(slash - s) : strlen(s);
+    if (n >= sizeof(ip))
+        return XDS_ERROR;
+    memcpy(ip, s, n);
+    ip[n] = '\0';
+    memset(c, 0, sizeof(*c));
+    int max;
+    if (inet_pton(AF_INET, ip, c->addr) == 1) {
+        c->family = AF_INET;
+        max = 32;
+    } else if (inet_pton(AF_INET6, ip, c->addr) == 1) {
+        c->family = AF_INET6;
+        max = 128;
+    } else {
+        return XDS_ERROR;
+    }
+    int64_t bits = max;
+    if (slash && (xds_parse_int(slash + 1, &bits) != XDS_OK || bits > max))
+        return XDS_ERROR;
+    c->bits = (int)bits;
+    return XDS_OK;
+}
+
+int xds_cidr_match(const xds_cidr_t *c, const struct sockaddr *sa)
+{
+    const uint8_t *a;
+    if (sa->sa_family == AF_INET && c->family == AF_INET) {
+        a = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
+    } else if (sa->sa_family == AF_INET6 && c->family == AF_INET6) {
+        a = (const uint8_t *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+    } else if (sa->sa_family == AF_INET6 && c->family == AF_INET) {
+        /* IPv4-mapped IPv6 (::ffff:a.b.c.d) */
+        const uint8_t *m = (const uint8_t *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+        static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (memcmp(m, prefix, 12) != 0)
+            return 0;
+        a = m + 12;
+    } else {
+        return 0;
+    }
+    int full = c->bits / 8, rest = c->bits % 8;
+    if (memcmp(a, c->addr, (size_t)full) != 0)
+        return 0;
+    if (rest) {
+        uint8_t mask = (uint8_t)(0xff << (8 - rest));
+        if ((a[full] & mask) != (c->addr[full] & mask))
+            return 0;
+    }
+    return 1;
+}
+
+static const char *set_admin_listen(const xds_cnode_t *n, const xds_command_t *cmd, void *conf)
+{
+    xds_admin_conf_t *a = conf;
+    (void)cmd;
+    if (xds_parse_addr(n->args[0], &a->addr, &a->addrlen) != XDS_OK)
+        return xds_conf_errf("invalid address \"%s\" (expected HOST:PORT, [IPV6]:PORT, "
+                             "*:PORT or PORT)",
+                             n->args[0]);
+    free(a->listen);
+    a->listen = xds_strdup(n->args[0]);
+    return NULL;
+}
+
+static const char *set_allow(const xds_cnode_t *n, const xds_command_t *cmd, void *conf)
+{
+    xds_admin_conf_t *a = conf;
+    (void)cmd;
+    for (size_t i = 0; i < n->nargs; i++) {
+        xds_cidr_t c;
+        if (parse_cidr(n->args[i], &c) != XDS_OK)
+            return xds_conf_errf("invalid address range \"%s\" (expected ADDR or ADDR/BITS)",
+                                 n->args[i]);
+        a->allow = xds_realloc(a->allow, (a->nallow + 1) * sizeof(*a->allow));
+        a->allow[a->nallow++] = c;
+    }
+    return NULL;
+}
+
+static const char *set_admin_path(const xds_cnode_t *n, const xds_command_t *cmd, void *conf)
+{
+    char **field = (char **)((char *)conf + cmd->offset);
+    free(*field);
+    *field = xds_path_resolve(cur_prefix, n->args[0]);
+    return NULL;
+}
+
+static const xds_command_t admin_commands[] = {
+    {"listen", XDS_CONF_TAKE1, set_admin_listen, 0, NULL},
+    {"allow", XDS_CONF_1MORE | XDS_CONF_MULTI, set_allow, 0, NULL},
+    {"token_file", XDS_CONF_TAKE1, set_admin_path, offsetof(xds_admin_conf_t, token_file), NULL},
+    {"forget_nodes_after", XDS_CONF_TAKE1, xds_conf_set_msec,
+     offsetof(xds_admin_conf_t, forget_nodes_after_ms), NULL},
+    {NULL, 0, NULL, 0, NULL},
+};
+
+static int is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss->ss_family == AF_INET6)
+        return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+    return 0;
+}
+
+static const char *set_admin(const xds_cnode_t *n, const xds_command_t *cmd, void *conf)
+{
+    xds_cycle_t *c = conf;
+    xds_admin_conf_t *a = &c->admin;
+    char err[XDS_ERRLEN];
+    (void)cmd;
+    a->enabled = 1;
+    if (xds_conf_apply(n, admin_commands, a, NULL, err, sizeof(err)) != XDS_OK) {
+        block_err = xds_strdup(err);
+        return "";
+    }
+    if (a->listen == NULL) {
+        a->listen = xds_strdup("127.0.0.1:9901");
+        xds_parse_addr(a->listen, &a->addr, &a->addrlen);
+    }
+    if (a->token_file) {
+        size_t len;
+        a->token = xds_read_file(a->token_file, &len, err, sizeof(err));
+        if (a->token == NULL)
+            return xds_conf_errf("token_file: %s", err);
+        while (len &&
+               (a->token[len - 1] == '\n' || a->token[len - 1] == '\r' || a->token[len - 1] == ' '))
+            a->token[--len] = '\0';
+        if (len == 0)
+            return xds_conf_errf("token_file \"%s\" is empty", a->token_file);
+    }
+    if (!is_loopback(&a->addr) && a->nallow == 0 && a->token == NULL)
+        return xds_conf_errf("admin listen %s is not a loopback address: the admin API shows the "
+                             "whole fleet, so set \"allow\" ranges or a \"token_file\"",
+                             a->listen);
+    return NULL;
+}
+
 static const xds_command_t envoy_commands[] = {
     {"xds_cluster", XDS_CONF_TAKE1, xds_conf_set_str, offsetof(xds_cycle_t, xds_cluster), NULL},
     {"refresh_delay", XDS_CONF_TAKE1, xds_conf_set_msec, offsetof(xds_cycle_t, refresh_delay_ms),
@@ -204,6 +346,7 @@ static const xds_command_t main_commands[] = {
     {"strict", XDS_CONF_TAKE1, xds_conf_set_flag, offsetof(xds_cycle_t, strict), NULL},
     {"discovery", XDS_CONF_BLOCK | XDS_CONF_NOARGS | XDS_CONF_REQ, set_discovery, 0, NULL},
     {"envoy", XDS_CONF_BLOCK | XDS_CONF_NOARGS, set_envoy, 0, NULL},
+    {"admin", XDS_CONF_BLOCK | XDS_CONF_NOARGS, set_admin, 0, NULL},
     {NULL, 0, NULL, 0, NULL},
 };
 
@@ -332,6 +475,7 @@ xds_cycle_t *xds_cycle_load(const char *conf_file, const char *prefix, char *err
     c->discovery.keepalive_timeout_ms = 75000;
     c->discovery.read_timeout_ms = 30000;
     c->discovery.shutdown_timeout_ms = 10000;
+    c->admin.forget_nodes_after_ms = 10 * 60 * 1000;
     {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         c->discovery.workers = cpus > 0 ? cpus : 1;
@@ -382,5 +526,11 @@ void xds_cycle_free(xds_cycle_t *c)
     free(c->plugin_dir);
     free(c->xds_cluster);
     free(c->discovery.listen);
+    free(c->admin.listen);
+    free(c->admin.allow);
+    free(c->admin.token_file);
+    if (c->admin.token)
+        memset(c->admin.token, 0, strlen(c->admin.token));
+    free(c->admin.token);
     free(c);
 }

@@ -24,6 +24,27 @@ typedef struct {
     int64_t shutdown_timeout_ms;
 } xds_discovery_conf_t;
 
+typedef struct {
+    uint8_t addr[16]; /* network, IPv4 in the first 4 bytes */
+    int family;       /* AF_INET or AF_INET6 */
+    int bits;
+} xds_cidr_t;
+
+typedef struct {
+    int enabled;  /* an admin { } block is present */
+    char *listen; /* owned; default 127.0.0.1:9901 */
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    xds_cidr_t *allow; /* owned; clients allowed (none = any) */
+    size_t nallow;
+    char *token_file; /* owned, resolved */
+    char *token;      /* owned; the bearer token read from token_file */
+    int64_t forget_nodes_after_ms;
+} xds_admin_conf_t;
+
+/* 1 when sa is inside c. */
+int xds_cidr_match(const xds_cidr_t *c, const struct sockaddr *sa);
+
 typedef struct xds_cycle {
     char *prefix;    /* owned; "" when none */
     char *conf_file; /* owned */
@@ -38,6 +59,7 @@ typedef struct xds_cycle {
     int64_t refresh_delay_ms;
 
     xds_discovery_conf_t discovery;
+    xds_admin_conf_t admin;
 
     xds_plugin_t **plugins;
     size_t nplugins;

@@ -220,6 +220,13 @@ xj_t *xj_object_put(xj_t *obj, const char *key, xj_t *val)
     return val;
 }
 
+xj_t *xj_object_add(xj_t *obj, const char *key, xj_t *val)
+{
+    assert(obj != NULL && obj->type == XJ_OBJECT);
+    xj_object_append(obj, xds_strdup(key), strlen(key), val);
+    return val;
+}
+
 xj_t *xj_array_push(xj_t *arr, xj_t *val)
 {
     assert(arr != NULL && arr->type == XJ_ARRAY);

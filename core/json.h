@@ -72,6 +72,9 @@ xj_t *xj_array(void);
 /* Set key to val (ownership of val passes); replaces an existing member of
  * the same key in place.  Returns val, for chaining. */
 xj_t *xj_object_put(xj_t *obj, const char *key, xj_t *val);
+/* Append key: val without looking for an existing key (the caller knows it
+ * is new: O(1) where xj_object_put is O(members)).  Returns val. */
+xj_t *xj_object_add(xj_t *obj, const char *key, xj_t *val);
 /* Append val (ownership passes).  Returns val. */
 xj_t *xj_array_push(xj_t *arr, xj_t *val);
 

@@ -18,10 +18,12 @@
 #include <event2/thread.h>
 #include <yajl/yajl_version.h>
 
+#include "admin.h"
 #include "build.h"
 #include "config.h"
 #include "cycle.h"
 #include "log.h"
+#include "nodes.h"
 #include "server.h"
 
 static xds_cycle_t *cycle;
@@ -120,8 +122,18 @@ static void reload(void)
         return;
     }
     if (start_sources(next, err, sizeof(err)) != XDS_OK ||
-        xds_server_reconfigure(&next->discovery, err, sizeof(err)) != XDS_OK) {
+        xds_admin_configure(main_base, next, err, sizeof(err)) != XDS_OK) {
         xds_log(XDS_LOG_ERR, "reload failed, keeping the running configuration: %s", err);
+        xds_cycle_free(next);
+        return;
+    }
+    if (xds_server_reconfigure(&next->discovery, err, sizeof(err)) != XDS_OK) {
+        xds_log(XDS_LOG_ERR, "reload failed, keeping the running configuration: %s", err);
+        char err2[XDS_ERRLEN];
+        if (xds_admin_configure(main_base, cycle, err2, sizeof(err2)) != XDS_OK) {
+            xds_log(XDS_LOG_ERR, "%s", err2);
+            xds_admin_stop();
+        }
         xds_cycle_free(next);
         return;
     }
@@ -221,7 +233,9 @@ int main(int argc, char **argv)
     xds_build_init(main_base);
     xds_build_set_cycle(cycle);
 
-    if (xds_server_start(&cycle->discovery, err, sizeof(err)) != XDS_OK) {
+    /* Admin first: once discovery answers, the admin API does too. */
+    if (xds_admin_configure(main_base, cycle, err, sizeof(err)) != XDS_OK ||
+        xds_server_start(&cycle->discovery, err, sizeof(err)) != XDS_OK) {
         xds_log(XDS_LOG_EMERG, "%s", err);
         goto stop;
     }
@@ -239,8 +253,10 @@ int main(int argc, char **argv)
     rc = 0;
 
 stop:
+    xds_admin_stop();
     xds_server_stop();
     xds_build_shutdown();
+    xds_nodes_free();
     for (int i = 0; i < 3; i++)
         event_free(sig_ev[i]);
 out:

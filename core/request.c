@@ -3,6 +3,10 @@
  * copies only the strings xdsd uses into a small arena and skips the rest
  * (Envoy sends its whole node with dozens of extensions on every poll), so a
  * poll costs one pass over the body and no tree.
+ *
+ * The parser keeps, per nesting level, what the enclosing container is
+ * (the request, its node, the node's locality, ...); a key is only looked
+ * up in the few containers we care about, everything else is skipped.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +16,7 @@
 
 #include "request.h"
 
-/* What the next value at the current position means to us. */
+/* What the value after the last key is. */
 enum field {
     F_SKIP = 0,
     F_VERSION,
@@ -21,23 +25,46 @@ enum field {
     F_NODE,
     F_NODE_ID,
     F_NODE_CLUSTER,
+    F_LOCALITY,
+    F_REGION,
+    F_ZONE,
+    F_SUB_ZONE,
+    F_UA_NAME,
+    F_UA_VERSION,
+    F_UA_BUILD,
+    F_UA_BUILD_VERSION,
+    F_MAJOR,
+    F_MINOR,
+    F_PATCH,
+    F_COUNT
 };
+
+/* What a container is. */
+enum ctx { X_OTHER = 0, X_REQUEST, X_NAMES, X_NODE, X_LOCALITY, X_BUILD, X_BUILD_VERSION };
+
+#define MAX_TRACKED_DEPTH 8
 
 typedef struct {
     xds_request_t *r;
-    int depth;          /* 0 outside the top-level object */
-    enum field pending; /* meaning of the value after the last key */
-    int in_names;       /* inside resource_names (depth 2) */
-    int in_node;        /* inside node (depth 2) */
-    size_t ver_off, type_off, id_off, id_len, cl_off, cl_len;
+    int depth;                       /* 0 outside the top-level object */
+    enum ctx ctx[MAX_TRACKED_DEPTH]; /* ctx[d]: container at depth d (1-based) */
+    enum field pending;              /* meaning of the value after the last key */
+    size_t off[F_COUNT], len[F_COUNT];
+    unsigned char set[F_COUNT];
     const char *error; /* type error found by a callback */
 } pstate_t;
 
-static size_t arena_add(xds_request_t *r, const unsigned char *s, size_t n)
+static enum ctx cur_ctx(const pstate_t *ps)
 {
-    size_t off = r->arena.len;
-    xds_buf_append(&r->arena, s, n);
-    return off;
+    return ps->depth > 0 && ps->depth < MAX_TRACKED_DEPTH ? ps->ctx[ps->depth] : X_OTHER;
+}
+
+static void store(pstate_t *ps, enum field f, const void *s, size_t n)
+{
+    ps->off[f] = ps->r->arena.len;
+    ps->len[f] = n;
+    ps->set[f] = 1;
+    xds_buf_append(&ps->r->arena, s, n);
 }
 
 enum kind { K_NULL, K_STRING, K_SCALAR, K_MAP, K_ARRAY };
@@ -47,13 +74,14 @@ enum kind { K_NULL, K_STRING, K_SCALAR, K_MAP, K_ARRAY };
  * null is proto3 JSON's "default" and always allowed. */
 static int on_value_start(pstate_t *ps, enum kind k)
 {
+    enum ctx c = cur_ctx(ps);
     if (ps->depth == 0) {
         if (k != K_MAP)
             ps->error = "the request must be a JSON object";
-    } else if (ps->in_names && ps->depth == 2) {
+    } else if (c == X_NAMES) {
         if (k != K_STRING)
             ps->error = "resource_names must be an array of strings";
-    } else if (ps->depth == 1 && k != K_NULL) {
+    } else if (c == X_REQUEST && k != K_NULL) {
         switch (ps->pending) {
         case F_VERSION:
             if (k != K_STRING)
@@ -78,41 +106,34 @@ static int on_value_start(pstate_t *ps, enum kind k)
     return ps->error == NULL;
 }
 
-static void value_done(pstate_t *ps)
-{
-    if (ps->depth == 1 || (ps->in_node && ps->depth == 2))
-        ps->pending = F_SKIP;
-}
-
 static int cb_null(void *ctx)
 {
     pstate_t *ps = ctx;
     if (!on_value_start(ps, K_NULL))
         return 0;
-    value_done(ps);
-    return 1;
-}
-
-static int cb_scalar(void *ctx)
-{
-    pstate_t *ps = ctx;
-    if (!on_value_start(ps, K_SCALAR))
-        return 0;
-    value_done(ps);
+    ps->pending = F_SKIP;
     return 1;
 }
 
 static int cb_bool(void *ctx, int b)
 {
+    pstate_t *ps = ctx;
     (void)b;
-    return cb_scalar(ctx);
+    if (!on_value_start(ps, K_SCALAR))
+        return 0;
+    ps->pending = F_SKIP;
+    return 1;
 }
 
 static int cb_number(void *ctx, const char *s, size_t n)
 {
-    (void)s;
-    (void)n;
-    return cb_scalar(ctx);
+    pstate_t *ps = ctx;
+    if (!on_value_start(ps, K_SCALAR))
+        return 0;
+    if (ps->pending == F_MAJOR || ps->pending == F_MINOR || ps->pending == F_PATCH)
+        store(ps, ps->pending, s, n);
+    ps->pending = F_SKIP;
+    return 1;
 }
 
 static int cb_string(void *ctx, const unsigned char *s, size_t n)
@@ -122,36 +143,33 @@ static int cb_string(void *ctx, const unsigned char *s, size_t n)
 
     if (!on_value_start(ps, K_STRING))
         return 0;
-    if (ps->in_names && ps->depth == 2) {
+    if (cur_ctx(ps) == X_NAMES) {
         if (r->noffs == r->capoffs) {
             r->capoffs = r->capoffs ? r->capoffs * 2 : 16;
             r->offs = xds_realloc(r->offs, r->capoffs * 2 * sizeof(size_t));
         }
-        r->offs[2 * r->noffs] = arena_add(r, s, n);
+        r->offs[2 * r->noffs] = r->arena.len;
         r->offs[2 * r->noffs + 1] = n;
+        xds_buf_append(&r->arena, s, n);
         r->noffs++;
         return 1;
     }
-    if (ps->depth == 1) {
-        if (ps->pending == F_VERSION) {
-            ps->ver_off = arena_add(r, s, n);
-            r->version_info.n = n;
-            r->has_version = 1;
-        } else if (ps->pending == F_TYPE_URL) {
-            ps->type_off = arena_add(r, s, n);
-            r->type_url.n = n;
-            r->has_type_url = 1;
-        }
-    } else if (ps->in_node && ps->depth == 2) {
-        if (ps->pending == F_NODE_ID) {
-            ps->id_off = arena_add(r, s, n);
-            ps->id_len = n;
-        } else if (ps->pending == F_NODE_CLUSTER) {
-            ps->cl_off = arena_add(r, s, n);
-            ps->cl_len = n;
-        }
+    switch (ps->pending) {
+    case F_VERSION:
+    case F_TYPE_URL:
+    case F_NODE_ID:
+    case F_NODE_CLUSTER:
+    case F_REGION:
+    case F_ZONE:
+    case F_SUB_ZONE:
+    case F_UA_NAME:
+    case F_UA_VERSION:
+        store(ps, ps->pending, s, n);
+        break;
+    default:
+        break;
     }
-    value_done(ps);
+    ps->pending = F_SKIP;
     return 1;
 }
 
@@ -159,27 +177,53 @@ static int cb_map_key(void *ctx, const unsigned char *k, size_t n)
 {
     pstate_t *ps = ctx;
 #define KEY_IS(lit) (n == sizeof(lit) - 1 && memcmp(k, lit, n) == 0)
-    if (ps->depth == 1) {
-        if (KEY_IS("version_info"))
-            ps->pending = F_VERSION;
-        else if (KEY_IS("type_url"))
-            ps->pending = F_TYPE_URL;
-        else if (KEY_IS("resource_names"))
-            ps->pending = F_NAMES;
-        else if (KEY_IS("node"))
-            ps->pending = F_NODE;
-        else
-            ps->pending = F_SKIP;
-    } else if (ps->in_node && ps->depth == 2) {
-        if (KEY_IS("id"))
-            ps->pending = F_NODE_ID;
-        else if (KEY_IS("cluster"))
-            ps->pending = F_NODE_CLUSTER;
-        else
-            ps->pending = F_SKIP;
+    enum field f = F_SKIP;
+    switch (cur_ctx(ps)) {
+    case X_REQUEST:
+        f = KEY_IS("version_info")     ? F_VERSION
+            : KEY_IS("type_url")       ? F_TYPE_URL
+            : KEY_IS("resource_names") ? F_NAMES
+            : KEY_IS("node")           ? F_NODE
+                                       : F_SKIP;
+        break;
+    case X_NODE:
+        f = KEY_IS("id")                         ? F_NODE_ID
+            : KEY_IS("cluster")                  ? F_NODE_CLUSTER
+            : KEY_IS("locality")                 ? F_LOCALITY
+            : KEY_IS("user_agent_name")          ? F_UA_NAME
+            : KEY_IS("user_agent_version")       ? F_UA_VERSION
+            : KEY_IS("user_agent_build_version") ? F_UA_BUILD
+                                                 : F_SKIP;
+        break;
+    case X_LOCALITY:
+        f = KEY_IS("region")     ? F_REGION
+            : KEY_IS("zone")     ? F_ZONE
+            : KEY_IS("sub_zone") ? F_SUB_ZONE
+                                 : F_SKIP;
+        break;
+    case X_BUILD:
+        f = KEY_IS("version") ? F_UA_BUILD_VERSION : F_SKIP;
+        break;
+    case X_BUILD_VERSION:
+        f = KEY_IS("major_number")   ? F_MAJOR
+            : KEY_IS("minor_number") ? F_MINOR
+            : KEY_IS("patch")        ? F_PATCH
+                                     : F_SKIP;
+        break;
+    default:
+        break;
     }
 #undef KEY_IS
+    ps->pending = f;
     return 1;
+}
+
+static void push(pstate_t *ps, enum ctx c)
+{
+    ps->depth++;
+    if (ps->depth < MAX_TRACKED_DEPTH)
+        ps->ctx[ps->depth] = c;
+    ps->pending = F_SKIP;
 }
 
 static int cb_start_map(void *ctx)
@@ -187,21 +231,13 @@ static int cb_start_map(void *ctx)
     pstate_t *ps = ctx;
     if (!on_value_start(ps, K_MAP))
         return 0;
-    if (ps->depth == 1 && ps->pending == F_NODE)
-        ps->in_node = 1;
-    else if (ps->depth == 0)
-        ps->pending = F_SKIP;
-    ps->depth++;
-    return 1;
-}
-
-static int cb_end_map(void *ctx)
-{
-    pstate_t *ps = ctx;
-    ps->depth--;
-    if (ps->depth == 1 && ps->in_node)
-        ps->in_node = 0;
-    value_done(ps);
+    enum ctx c = ps->depth == 0                      ? X_REQUEST
+                 : ps->pending == F_NODE             ? X_NODE
+                 : ps->pending == F_LOCALITY         ? X_LOCALITY
+                 : ps->pending == F_UA_BUILD         ? X_BUILD
+                 : ps->pending == F_UA_BUILD_VERSION ? X_BUILD_VERSION
+                                                     : X_OTHER;
+    push(ps, c);
     return 1;
 }
 
@@ -210,25 +246,28 @@ static int cb_start_array(void *ctx)
     pstate_t *ps = ctx;
     if (!on_value_start(ps, K_ARRAY))
         return 0;
-    if (ps->depth == 1 && ps->pending == F_NAMES)
-        ps->in_names = 1;
-    ps->depth++;
+    push(ps, cur_ctx(ps) == X_REQUEST && ps->pending == F_NAMES ? X_NAMES : X_OTHER);
     return 1;
 }
 
-static int cb_end_array(void *ctx)
+static int cb_end(void *ctx)
 {
     pstate_t *ps = ctx;
     ps->depth--;
-    if (ps->depth == 1)
-        ps->in_names = 0;
-    value_done(ps);
+    ps->pending = F_SKIP;
     return 1;
 }
 
 static const yajl_callbacks callbacks = {
-    cb_null,      cb_bool,    NULL,       NULL,           cb_number,    cb_string,
-    cb_start_map, cb_map_key, cb_end_map, cb_start_array, cb_end_array,
+    .yajl_null = cb_null,
+    .yajl_boolean = cb_bool,
+    .yajl_number = cb_number,
+    .yajl_string = cb_string,
+    .yajl_start_map = cb_start_map,
+    .yajl_map_key = cb_map_key,
+    .yajl_end_map = cb_end,
+    .yajl_start_array = cb_start_array,
+    .yajl_end_array = cb_end,
 };
 
 static int cmp_str(const void *a, const void *b)
@@ -284,15 +323,35 @@ int xds_request_parse(xds_request_t *r, const char *body, size_t len, char *err,
     yajl_free(h);
 
     /* The arena has stopped growing: turn offsets into pointers. */
+    if (ps.set[F_MAJOR] && !ps.set[F_UA_VERSION]) {
+        /* "1.28.0" from {"major_number":1,"minor_number":28} (patch absent). */
+        xds_buf_t v = {0};
+        enum field parts[] = {F_MAJOR, F_MINOR, F_PATCH};
+        for (size_t i = 0; i < 3; i++) {
+            if (i)
+                xds_buf_append(&v, ".", 1);
+            if (ps.set[parts[i]])
+                xds_buf_append(&v, r->arena.data + ps.off[parts[i]], ps.len[parts[i]]);
+            else
+                xds_buf_append(&v, "0", 1);
+        }
+        store(&ps, F_UA_VERSION, v.data, v.len);
+        xds_buf_free(&v);
+    }
     const char *a = r->arena.data;
-    if (r->has_version)
-        r->version_info.p = a + ps.ver_off;
-    if (r->has_type_url)
-        r->type_url.p = a + ps.type_off;
-    if (ps.id_len)
-        r->node_id = (xds_str_t){a + ps.id_off, ps.id_len};
-    if (ps.cl_len)
-        r->node_cluster = (xds_str_t){a + ps.cl_off, ps.cl_len};
+#define FIELD(f) (ps.set[f] ? (xds_str_t){a + ps.off[f], ps.len[f]} : (xds_str_t){"", 0})
+    r->has_version = ps.set[F_VERSION];
+    r->version_info = FIELD(F_VERSION);
+    r->has_type_url = ps.set[F_TYPE_URL];
+    r->type_url = FIELD(F_TYPE_URL);
+    r->node_id = FIELD(F_NODE_ID);
+    r->node_cluster = FIELD(F_NODE_CLUSTER);
+    r->region = FIELD(F_REGION);
+    r->zone = FIELD(F_ZONE);
+    r->sub_zone = FIELD(F_SUB_ZONE);
+    r->user_agent_name = FIELD(F_UA_NAME);
+    r->user_agent_version = FIELD(F_UA_VERSION);
+#undef FIELD
     if (r->noffs) {
         r->names = xds_malloc(r->noffs * sizeof(xds_str_t));
         for (size_t i = 0; i < r->noffs; i++)

@@ -19,10 +19,17 @@ typedef struct {
     xds_str_t version_info;
     int has_type_url;
     xds_str_t type_url;
-    xds_str_t node_id;
-    xds_str_t node_cluster;
     xds_str_t *names; /* resource_names, sorted bytewise and de-duplicated */
     size_t nnames;
+
+    /* From node (empty when absent), for the admin API. */
+    xds_str_t node_id;
+    xds_str_t node_cluster;
+    xds_str_t region, zone, sub_zone; /* node.locality */
+    xds_str_t user_agent_name;        /* "envoy" */
+    xds_str_t user_agent_version;     /* node.user_agent_version, else the
+                                         "MAJOR.MINOR.PATCH" of
+                                         node.user_agent_build_version.version */
 
     /* private */
     xds_buf_t arena;

@@ -34,8 +34,10 @@
 #include <event2/thread.h>
 
 #include "log.h"
+#include "nodes.h"
 #include "request.h"
 #include "server.h"
+#include "stats.h"
 
 #define XDS_MAX_HEADER_BYTES (16 * 1024)
 #define XDS_OUTPUT_HIGH      (4 * 1024 * 1024) /* stop reading pipelined requests above */
@@ -53,6 +55,8 @@ struct xds_conn {
     int keepalive; /* for the request being read */
     int closing;   /* close once the output drained */
     int linger;    /* the client may still be sending: drain before closing */
+    char peer[64]; /* "ip:port" of the client */
+    uint64_t t0;   /* when the request being answered began (ns) */
     int http10;
 
     /* the request being read */
@@ -136,6 +140,7 @@ static void write_head(xds_conn_t *c, int status, const char *ctype, size_t len,
 {
     struct evbuffer *out = bufferevent_get_output(c->bev);
     char head[512];
+    xds_stats_request(c->w->id, c->type, status, xds_now_ns() - c->t0);
     int n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nServer: xdsd\r\n", status,
                      status_text(status));
     if (has_body)
@@ -202,9 +207,11 @@ static void handle_discovery(xds_conn_t *c, const char *body, size_t len)
         if (r.has_version && r.version_info.n == XDS_VERSION_LEN &&
             memcmp(r.version_info.p, t->version, XDS_VERSION_LEN) == 0) {
             write_head(c, 304, NULL, 0, 0, NULL);
+            xds_nodes_record(&r, type, 304, t->version, c->peer);
             goto done;
         }
         write_head(c, 200, "application/json", t->body_len, 1, NULL);
+        xds_nodes_record(&r, type, 200, t->version, c->peer);
         evbuffer_add_reference(out, t->body, t->body_len, unref_cleanup, xds_snapshot_ref(snap));
         goto done;
     }
@@ -225,7 +232,9 @@ static void handle_discovery(xds_conn_t *c, const char *body, size_t len)
     if (r.has_version && r.version_info.n == XDS_VERSION_LEN &&
         memcmp(r.version_info.p, version, XDS_VERSION_LEN) == 0) {
         write_head(c, 304, NULL, 0, 0, NULL);
+        xds_nodes_record(&r, type, 304, version, c->peer);
     } else {
+        xds_nodes_record(&r, type, 200, version, c->peer);
         char head[128];
         int hn = snprintf(head, sizeof(head), "{\"version_info\":\"%s\",\"resources\":[", version);
         size_t url_len = strlen(type->type_url);
@@ -507,6 +516,10 @@ static void conn_read(struct bufferevent *bev, void *arg)
             size_t avail = evbuffer_get_length(in);
             if (avail == 0)
                 break;
+            if (c->state == C_IDLE) {
+                c->t0 = xds_now_ns();
+                c->type = NULL;
+            }
             struct evbuffer_ptr pos = evbuffer_search(in, "\r\n\r\n", 4, NULL);
             if (pos.pos < 0) {
                 if (avail > XDS_MAX_HEADER_BYTES) {
@@ -621,13 +634,13 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 {
     xds_worker_t *w = arg;
     (void)l;
-    (void)sa;
     (void)salen;
 
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     xds_conn_t *c = xds_calloc(1, sizeof(*c));
     c->w = w;
+    xds_format_peer(sa, c->peer, sizeof(c->peer));
     c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (c->bev == NULL) {
         close(fd);

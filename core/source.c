@@ -85,6 +85,7 @@ static void set_ok(xds_source_t *s)
     s->failing = 0;
     s->failures = 0;
     s->stale = 0;
+    s->refreshes_total++;
     s->last_ok = time(NULL);
     arm_stale_timer(s);
 }
@@ -92,6 +93,7 @@ static void set_ok(xds_source_t *s)
 static void set_failing(xds_source_t *s, const char *reason)
 {
     s->failures++;
+    s->failures_total++;
     s->last_error_at = time(NULL);
     if (!s->failing || s->last_error == NULL || strcmp(s->last_error, reason) != 0)
         xds_log(XDS_LOG_ERR, "source \"%s\": %s%s", s->name, reason,
@@ -117,15 +119,10 @@ static int api_publish(xdsd_source_t *s, const char *json, size_t len, const cha
         xj_free(doc);
         return XDSD_ERROR;
     }
-    if (s->failing)
-        xds_log(XDS_LOG_NOTICE, "source \"%s\": recovered after %u failure%s", s->name, s->failures,
-                s->failures == 1 ? "" : "s");
-    s->failing = 0;
-    s->failures = 0;
+    set_ok(s);
     xj_free(s->doc);
     s->doc = doc;
     s->updates++;
-    s->last_ok = time(NULL);
     xds_log(XDS_LOG_INFO, "source \"%s\": accepted %s (%zu bytes, update %llu)", s->name,
             origin ? origin : "document", len, (unsigned long long)s->updates);
     if (on_change)

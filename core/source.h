@@ -30,7 +30,8 @@ struct xdsd_source {
     /* health */
     int failing;       /* the last refresh failed */
     unsigned failures; /* consecutive failed refreshes */
-    char *last_error;  /* owned; kept after recovery, for the record */
+    uint64_t refreshes_total, failures_total;
+    char *last_error; /* owned; kept after recovery, for the record */
     time_t last_error_at;
     time_t last_ok; /* wall clock of the last successful refresh, 0 = never */
     int stale;      /* no success for stale_after */

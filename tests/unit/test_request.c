@@ -44,6 +44,10 @@ static void test_envoy_first_poll(void **state)
     assert_true(str_is(r.type_url, "type.googleapis.com/envoy.config.cluster.v3.Cluster"));
     assert_true(str_is(r.node_id, "edge-1"));
     assert_true(str_is(r.node_cluster, "edge"));
+    assert_true(str_is(r.zone, "a"));
+    assert_true(str_is(r.region, ""));
+    assert_true(str_is(r.user_agent_name, "envoy"));
+    assert_true(str_is(r.user_agent_version, "1.28.0"));
     assert_int_equal(r.nnames, 0);
     xds_request_free(&r);
 }
@@ -64,6 +68,26 @@ static void test_names_sorted_unique(void **state)
     assert_true(str_is(r.names[0], "a"));
     assert_true(str_is(r.names[1], "b"));
     assert_true(str_is(r.names[2], "cA"));
+    xds_request_free(&r);
+}
+
+static void test_user_agent_version_string_wins(void **state)
+{
+    (void)state;
+    xds_request_t r;
+    char err[XDS_ERRLEN];
+    assert_int_equal(parse(&r,
+                           "{\"node\":{\"user_agent_build_version\":{\"version\":{\"major_number\":"
+                           "1,\"minor_number\":2,\"patch\":3}},\"user_agent_version\":\"v9\","
+                           "\"locality\":{\"region\":\"r\",\"zone\":\"z\",\"sub_zone\":\"s\","
+                           "\"zone_x\":{\"zone\":\"no\"}}},\"zone\":\"not-node\"}",
+                           err),
+                     XDS_OK);
+    assert_true(str_is(r.user_agent_version, "v9"));
+    assert_true(str_is(r.region, "r"));
+    assert_true(str_is(r.zone, "z"));
+    assert_true(str_is(r.sub_zone, "s"));
+    assert_int_equal(r.node_id.n, 0);
     xds_request_free(&r);
 }
 
@@ -111,6 +135,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_envoy_first_poll),
         cmocka_unit_test(test_names_sorted_unique),
+        cmocka_unit_test(test_user_agent_version_string_wins),
         cmocka_unit_test(test_nulls_are_defaults),
         cmocka_unit_test(test_errors),
     };

@@ -1,0 +1,371 @@
+/*
+ * nodes.c -- the proxy registry behind /nodes (see nodes.h for the states).
+ *
+ * A hash table of proxies keyed by node id, split into shards with a mutex
+ * each, so two workers recording polls of different proxies never wait on
+ * each other.  A named (EDS/RDS) subscription keeps the names it asked for,
+ * so the admin API can compute the version that is current for exactly that
+ * subset at the time it is asked, not just at the time of the last poll.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "nodes.h"
+
+#define NSHARDS  16
+#define HELD_MAX 128 /* a version_info longer than this is cut (it is not ours) */
+
+const char *const xds_node_state_names[XDS_NODE_STATE_COUNT] = {"current", "behind",
+                                                                "suspected_nack", "stale"};
+
+typedef struct {
+    int seen;
+    char held[HELD_MAX + 1];        /* version_info of its last poll ("" = none) */
+    char sent[XDS_VERSION_LEN + 1]; /* version of our last 200 */
+    int awaiting;                   /* sent with a 200, not yet held */
+    int nack;                       /* polled again holding another version */
+    int64_t last_poll_ms;           /* monotonic */
+    time_t last_poll_wall;
+    double avg_gap_ms; /* its usual poll interval, 0 = unknown */
+    uint64_t polls;
+    char **names; /* the subset it subscribes to, NULL = all */
+    size_t nnames;
+} node_type_t;
+
+typedef struct node {
+    struct node *next;
+    uint64_t hash;
+    char *id, *cluster, *region, *zone, *sub_zone, *ua_name, *ua_version;
+    char peer[64];
+    int64_t last_seen_ms;
+    time_t first_seen_wall;
+    node_type_t t[XDS_TYPE_COUNT];
+} node_t;
+
+typedef struct {
+    pthread_mutex_t lock;
+    node_t **buckets;
+    size_t nbuckets, n;
+} shard_t;
+
+static shard_t shards[NSHARDS] = {
+#define S                                                                                          \
+    {                                                                                              \
+        PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0                                                      \
+    }
+    S, S, S, S, S, S, S, S, S,
+    S, S, S, S, S, S, S
+#undef S
+};
+static _Atomic int64_t default_interval_ms = 1000;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void xds_nodes_set_default_interval(int64_t ms)
+{
+    default_interval_ms = ms > 0 ? ms : 1000;
+}
+
+static char *dup_str(xds_str_t s)
+{
+    return xds_strndup(s.p, s.n);
+}
+
+/* Replace *field with s when it differs (nodes rarely change identity); a
+ * request without the field keeps what an earlier one said. */
+static void update_str(char **field, xds_str_t s)
+{
+    if (s.n == 0 || (*field && strlen(*field) == s.n && memcmp(*field, s.p, s.n) == 0))
+        return;
+    free(*field);
+    *field = dup_str(s);
+}
+
+static void node_free(node_t *n)
+{
+    for (size_t t = 0; t < XDS_TYPE_COUNT; t++) {
+        for (size_t i = 0; i < n->t[t].nnames; i++)
+            free(n->t[t].names[i]);
+        free(n->t[t].names);
+    }
+    free(n->id);
+    free(n->cluster);
+    free(n->region);
+    free(n->zone);
+    free(n->sub_zone);
+    free(n->ua_name);
+    free(n->ua_version);
+    free(n);
+}
+
+static void shard_grow(shard_t *sh)
+{
+    size_t nb = sh->nbuckets ? sh->nbuckets * 2 : 64;
+    node_t **b = xds_calloc(nb, sizeof(node_t *));
+    for (size_t i = 0; i < sh->nbuckets; i++) {
+        for (node_t *n = sh->buckets[i], *next; n; n = next) {
+            next = n->next;
+            n->next = b[n->hash & (nb - 1)];
+            b[n->hash & (nb - 1)] = n;
+        }
+    }
+    free(sh->buckets);
+    sh->buckets = b;
+    sh->nbuckets = nb;
+}
+
+/* Same subset as last time?  (Envoy re-sends the same names on every poll.) */
+static int same_names(const node_type_t *e, const xds_request_t *r)
+{
+    if (e->nnames != r->nnames || (e->names == NULL) != (r->nnames == 0))
+        return 0;
+    for (size_t i = 0; i < r->nnames; i++)
+        if (strlen(e->names[i]) != r->names[i].n ||
+            memcmp(e->names[i], r->names[i].p, r->names[i].n) != 0)
+            return 0;
+    return 1;
+}
+
+static void record_type(node_type_t *e, const xds_request_t *r, int status, const char *served,
+                        int64_t now)
+{
+    size_t hn = r->version_info.n > HELD_MAX ? HELD_MAX : r->version_info.n;
+    char held[HELD_MAX + 1];
+    memcpy(held, r->version_info.p, hn);
+    held[hn] = '\0';
+
+    if (e->seen) {
+        double gap = (double)(now - e->last_poll_ms);
+        e->avg_gap_ms = e->avg_gap_ms > 0 ? 0.7 * e->avg_gap_ms + 0.3 * gap : gap;
+    }
+    if (e->awaiting) {
+        /* We sent it `sent`; an accepting Envoy polls holding exactly that. */
+        if (strcmp(held, e->sent) == 0) {
+            e->awaiting = 0;
+            e->nack = 0;
+        } else {
+            e->nack = 1;
+        }
+    }
+    if (status == 200) {
+        snprintf(e->sent, sizeof(e->sent), "%s", served);
+        e->awaiting = 1;
+    } else {
+        snprintf(e->sent, sizeof(e->sent), "%s", served);
+        e->awaiting = 0;
+        e->nack = 0;
+    }
+    memcpy(e->held, held, hn + 1);
+    e->seen = 1;
+    e->polls++;
+    e->last_poll_ms = now;
+    e->last_poll_wall = time(NULL);
+
+    if (!same_names(e, r)) {
+        for (size_t i = 0; i < e->nnames; i++)
+            free(e->names[i]);
+        free(e->names);
+        e->names = NULL;
+        e->nnames = r->nnames;
+        if (r->nnames) {
+            e->names = xds_malloc(r->nnames * sizeof(char *));
+            for (size_t i = 0; i < r->nnames; i++)
+                e->names[i] = dup_str(r->names[i]);
+        }
+    }
+}
+
+void xds_nodes_record(const xds_request_t *r, const xds_type_t *type, int status,
+                      const char *served, const char *peer)
+{
+    uint64_t h = XXH3_64bits(r->node_id.p, r->node_id.n);
+    shard_t *sh = &shards[h % NSHARDS];
+    int64_t now = now_ms();
+
+    pthread_mutex_lock(&sh->lock);
+    if (sh->n >= sh->nbuckets)
+        shard_grow(sh);
+    node_t **slot = &sh->buckets[h & (sh->nbuckets - 1)], *n;
+    for (n = *slot; n; n = n->next)
+        if (n->hash == h && strlen(n->id) == r->node_id.n &&
+            memcmp(n->id, r->node_id.p, r->node_id.n) == 0)
+            break;
+    if (n == NULL) {
+        n = xds_calloc(1, sizeof(*n));
+        n->hash = h;
+        n->id = dup_str(r->node_id);
+        n->first_seen_wall = time(NULL);
+        n->next = *slot;
+        *slot = n;
+        sh->n++;
+    }
+    update_str(&n->cluster, r->node_cluster);
+    update_str(&n->region, r->region);
+    update_str(&n->zone, r->zone);
+    update_str(&n->sub_zone, r->sub_zone);
+    update_str(&n->ua_name, r->user_agent_name);
+    update_str(&n->ua_version, r->user_agent_version);
+    snprintf(n->peer, sizeof(n->peer), "%s", peer);
+    n->last_seen_ms = now;
+    record_type(&n->t[type->id], r, status, served, now);
+    pthread_mutex_unlock(&sh->lock);
+}
+
+size_t xds_nodes_expire(int64_t forget_after_ms)
+{
+    int64_t now = now_ms();
+    size_t gone = 0;
+    for (size_t s = 0; s < NSHARDS; s++) {
+        shard_t *sh = &shards[s];
+        pthread_mutex_lock(&sh->lock);
+        for (size_t b = 0; b < sh->nbuckets; b++) {
+            for (node_t **pp = &sh->buckets[b]; *pp;) {
+                node_t *n = *pp;
+                if (now - n->last_seen_ms > forget_after_ms) {
+                    *pp = n->next;
+                    node_free(n);
+                    sh->n--;
+                    gone++;
+                } else {
+                    pp = &n->next;
+                }
+            }
+        }
+        pthread_mutex_unlock(&sh->lock);
+    }
+    return gone;
+}
+
+/* The version current now for what e subscribes to. */
+static void current_version(const xds_snapshot_t *snap, xds_type_id_t t, const node_type_t *e,
+                            char out[XDS_VERSION_LEN + 1])
+{
+    const xds_stype_t *st = &snap->types[t];
+    if (e->nnames == 0) {
+        memcpy(out, st->version, XDS_VERSION_LEN + 1);
+        return;
+    }
+    size_t *idx = xds_malloc(e->nnames * sizeof(size_t)), n = 0;
+    for (size_t i = 0; i < e->nnames; i++) {
+        long k = xds_stype_find(st, e->names[i], strlen(e->names[i]));
+        if (k >= 0)
+            idx[n++] = (size_t)k;
+    }
+    xds_stype_subset_version(st, idx, n, out);
+    free(idx);
+}
+
+static xds_node_state_t type_state(const xds_snapshot_t *snap, xds_type_id_t t,
+                                   const node_type_t *e, int64_t now, char cur[])
+{
+    double interval = e->avg_gap_ms > 0 ? e->avg_gap_ms : 2.0 * (double)default_interval_ms;
+    cur[0] = '\0';
+    if (snap)
+        current_version(snap, t, e, cur);
+    if ((double)(now - e->last_poll_ms) > 3.0 * interval)
+        return XDS_NODE_STALE;
+    if (e->nack)
+        return XDS_NODE_SUSPECTED_NACK;
+    if (snap && strcmp(e->held, cur) != 0)
+        return XDS_NODE_BEHIND;
+    return XDS_NODE_CURRENT;
+}
+
+static xj_t *str_or_null(const char *s)
+{
+    return s && s[0] ? xj_string(s) : xj_null();
+}
+
+static xj_t *iso_time(time_t t)
+{
+    char buf[32];
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return xj_string(buf);
+}
+
+xj_t *xds_nodes_json(const xds_snapshot_t *snap, const char *cluster, const char *state,
+                     size_t counts[XDS_NODE_STATE_COUNT])
+{
+    xj_t *out = xj_object();
+    int64_t now = now_ms();
+    if (counts)
+        memset(counts, 0, sizeof(size_t) * XDS_NODE_STATE_COUNT);
+
+    for (size_t s = 0; s < NSHARDS; s++) {
+        shard_t *sh = &shards[s];
+        pthread_mutex_lock(&sh->lock);
+        for (size_t b = 0; b < sh->nbuckets; b++) {
+            for (node_t *n = sh->buckets[b]; n; n = n->next) {
+                xj_t *types = xj_object();
+                xds_node_state_t worst = XDS_NODE_CURRENT;
+                for (size_t t = 0; t < XDS_TYPE_COUNT; t++) {
+                    const node_type_t *e = &n->t[t];
+                    if (!e->seen)
+                        continue;
+                    char cur[XDS_VERSION_LEN + 1];
+                    xds_node_state_t st = type_state(snap, (xds_type_id_t)t, e, now, cur);
+                    if (st > worst)
+                        worst = st;
+                    xj_t *o = xj_object();
+                    xj_object_put(o, "state", xj_string(xds_node_state_names[st]));
+                    xj_object_put(o, "version", str_or_null(e->held));
+                    xj_object_put(o, "current_version", str_or_null(cur));
+                    xj_object_put(o, "last_sent_version", str_or_null(e->sent));
+                    xj_object_put(o, "last_poll", iso_time(e->last_poll_wall));
+                    xj_object_put(o, "last_poll_age_ms", xj_int(now - e->last_poll_ms));
+                    xj_object_put(o, "poll_interval_ms", xj_int((int64_t)e->avg_gap_ms));
+                    xj_object_put(o, "polls", xj_int((int64_t)e->polls));
+                    if (e->nnames)
+                        xj_object_put(o, "resource_names", xj_int((int64_t)e->nnames));
+                    xj_object_put(types, xds_types[t].path, o);
+                }
+                if (counts)
+                    counts[worst]++;
+                if ((cluster && strcmp(cluster, n->cluster ? n->cluster : "") != 0) ||
+                    (state && strcmp(state, xds_node_state_names[worst]) != 0)) {
+                    xj_free(types);
+                    continue;
+                }
+                xj_t *o = xj_object();
+                xj_object_put(o, "state", xj_string(xds_node_state_names[worst]));
+                xj_object_put(o, "cluster", str_or_null(n->cluster));
+                xj_t *loc = xj_object_put(o, "locality", xj_object());
+                xj_object_put(loc, "region", str_or_null(n->region));
+                xj_object_put(loc, "zone", str_or_null(n->zone));
+                xj_object_put(loc, "sub_zone", str_or_null(n->sub_zone));
+                xj_object_put(o, "user_agent", str_or_null(n->ua_name));
+                xj_object_put(o, "envoy_version", str_or_null(n->ua_version));
+                xj_object_put(o, "address", str_or_null(n->peer));
+                xj_object_put(o, "first_seen", iso_time(n->first_seen_wall));
+                xj_object_put(o, "last_seen_age_ms", xj_int(now - n->last_seen_ms));
+                xj_object_put(o, "types", types);
+                xj_object_add(out, n->id, o);
+            }
+        }
+        pthread_mutex_unlock(&sh->lock);
+    }
+    return out;
+}
+
+void xds_nodes_free(void)
+{
+    xds_nodes_expire(-1);
+    for (size_t s = 0; s < NSHARDS; s++) {
+        free(shards[s].buckets);
+        shards[s].buckets = NULL;
+        shards[s].nbuckets = shards[s].n = 0;
+    }
+}
