@@ -38,11 +38,23 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* msg: one problem per line.  Logged once per distinct set of problems. */
 static void build_failed(const char *msg)
 {
-    if (last_error == NULL || strcmp(last_error, msg) != 0)
-        xds_log(XDS_LOG_ERR, "build refused, still serving %s: %s",
-                have_snapshot ? "the previous snapshot" : "nothing (no snapshot yet)", msg);
+    if (last_error == NULL || strcmp(last_error, msg) != 0) {
+        size_t n = 0;
+        for (const char *p = msg; *p; p++)
+            n += *p == '\n';
+        xds_log(XDS_LOG_ERR, "build refused (%zu problem%s), still serving %s:", n ? n : 1,
+                n == 1 ? "" : "s",
+                have_snapshot ? "the previous snapshot" : "nothing (no snapshot yet)");
+        for (const char *p = msg; *p;) {
+            const char *nl = strchr(p, '\n');
+            int len = nl ? (int)(nl - p) : (int)strlen(p);
+            xds_log(XDS_LOG_ERR, "  %.*s", len, p);
+            p += len + (nl ? 1 : 0);
+        }
+    }
     free(last_error);
     last_error = xds_strdup(msg);
     stats.refusals++;
@@ -91,7 +103,7 @@ static void run_build(evutil_socket_t fd, short what, void *arg)
 
     xds_gen_out_t *out = xds_gen_out_new();
     if (xds_generate(&model, out) != XDS_OK) {
-        build_failed(out->error ? out->error : "generator failed");
+        build_failed(out->errors.len ? out->errors.data : "generator failed\n");
         goto done;
     }
     xds_snapshot_t *snap = xds_snapshot_build(out, ++generation);

@@ -36,6 +36,7 @@ void xds_gen_out_free(xds_gen_out_t *out)
         free(out->res[t]);
     }
     free(out->error);
+    xds_buf_free(&out->errors);
     free(out);
 }
 
@@ -61,12 +62,11 @@ int xds_gen_add(xds_gen_out_t *out, xds_type_id_t type, const char *name, xj_t *
     return XDS_OK;
 }
 
-/* Record the first error of the build (later ones are dropped) and return
- * XDS_ERROR. */
+/* Record an error of the build: the first one in out->error, every
+ * distinct one in out->errors (generators that parse the same service
+ * report its mistakes once).  Returns XDS_ERROR. */
 int xds_gen_error(xds_gen_out_t *out, const char *fmt, ...)
 {
-    if (out->error != NULL)
-        return XDS_ERROR;
     va_list ap;
     int len;
 
@@ -75,10 +75,26 @@ int xds_gen_error(xds_gen_out_t *out, const char *fmt, ...)
     va_end(ap);
     if (len < 0)
         len = 0;
-    out->error = xds_malloc((size_t)len + 1);
+    char *msg = xds_malloc((size_t)len + 1);
     va_start(ap, fmt);
-    vsnprintf(out->error, (size_t)len + 1, fmt, ap);
+    vsnprintf(msg, (size_t)len + 1, fmt, ap);
     va_end(ap);
+
+    if (out->error == NULL)
+        out->error = xds_strdup(msg);
+    int seen = 0;
+    for (const char *p = out->errors.data; p && *p && !seen;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        seen = n == (size_t)len && memcmp(p, msg, n) == 0;
+        p += n + (nl ? 1 : 0);
+    }
+    if (!seen && out->nerrors < XDS_GEN_MAX_ERRORS) {
+        xds_buf_append(&out->errors, msg, (size_t)len);
+        xds_buf_append(&out->errors, "\n", 1);
+        out->nerrors++;
+    }
+    free(msg);
     return XDS_ERROR;
 }
 
@@ -120,30 +136,33 @@ static int sort_and_check(xds_gen_out_t *out, xds_type_id_t t)
     xds_gen_res_t *tmp = xds_malloc((n / 2 + 1) * sizeof(xds_gen_res_t));
     sort_by_name(out->res[t], tmp, n);
     free(tmp);
+    int rc = XDS_OK;
     for (size_t i = 1; i < n; i++) {
         const xds_gen_res_t *a = &out->res[t][i - 1], *b = &out->res[t][i];
         if (strcmp(a->name, b->name) == 0)
-            return xds_gen_error(out, "%s[%s]: defined twice: by %s and by %s", xds_types[t].path,
-                                 a->name, a->origin, b->origin);
+            rc = xds_gen_error(out, "%s[%s]: defined twice: by %s and by %s", xds_types[t].path,
+                               a->name, a->origin, b->origin);
     }
-    return XDS_OK;
+    return rc;
 }
 
 /* Run the generators, sort, and check for duplicates (see genout.h). */
 int xds_generate(const xds_model_t *m, xds_gen_out_t *out)
 {
+    int rc = XDS_OK;
     for (size_t g = 0; g < xds_ngenerators; g++) {
         const xds_generator_t *gen = xds_generators[g];
-        if (gen->generate(m, out) != XDS_OK || out->error != NULL) {
-            if (out->error == NULL)
+        size_t before = out->nerrors;
+        if (gen->generate(m, out) != XDS_OK) {
+            if (out->nerrors == before && out->error == NULL)
                 xds_gen_error(out, "generator %s failed", gen->name);
-            return XDS_ERROR;
+            rc = XDS_ERROR;
         }
     }
     for (size_t t = 0; t < XDS_TYPE_COUNT; t++)
         if (sort_and_check(out, (xds_type_id_t)t) != XDS_OK)
-            return XDS_ERROR;
-    return XDS_OK;
+            rc = XDS_ERROR;
+    return out->error ? XDS_ERROR : rc;
 }
 
 /* ---- name index ---------------------------------------------------------- */

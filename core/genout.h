@@ -21,15 +21,20 @@ typedef struct {
 struct xds_gen_out {
     xds_gen_res_t *res[XDS_TYPE_COUNT]; /* after xds_generate: sorted by name, unique */
     size_t n[XDS_TYPE_COUNT], cap[XDS_TYPE_COUNT];
-    char *error; /* owned; the first error recorded, or NULL */
+    char *error;      /* owned; the first error recorded, or NULL */
+    xds_buf_t errors; /* every distinct error, one a line (at most XDS_GEN_MAX_ERRORS) */
+    size_t nerrors;
 };
+
+#define XDS_GEN_MAX_ERRORS 100
 
 /* A new, empty collector (never NULL; OOM aborts).  Free with
  * xds_gen_out_free, which also frees every resource in it. */
 xds_gen_out_t *xds_gen_out_new(void);
 void xds_gen_out_free(xds_gen_out_t *out);
 
-/* Run every generator in xds_generators order, then sort each type's
+/* Run every generator in xds_generators order (all of them, even after
+ * errors, so that every problem is reported), then sort each type's
  * resources by name (strcmp) and reject duplicates ("clusters[legacy]:
  * defined twice: by services[legacy] (source a) and by
  * resources.clusters[legacy] (source b)").  XDS_OK, or XDS_ERROR with

@@ -37,6 +37,7 @@ static xj_t *cluster_of(const xds_model_t *m, const gen_service_t *svc)
 static int generate_clusters(const xds_model_t *m, xds_gen_out_t *out)
 {
     char origin[XDS_ERRLEN];
+    int failed = 0;
 
     for (size_t i = 0; i < m->services.n; i++) {
         const xds_model_item_t *it = &m->services.items[i];
@@ -49,9 +50,9 @@ static int generate_clusters(const xds_model_t *m, xds_gen_out_t *out)
         }
         gen_service_free(&svc);
         if (rc != XDS_OK)
-            return XDS_ERROR;
+            failed = 1; /* go on: report every service's mistakes */
     }
-    return XDS_OK;
+    return failed ? XDS_ERROR : XDS_OK;
 }
 
 /* The clusters generator, listed in core/modules.c. */

@@ -12,6 +12,7 @@
 static int generate_endpoints(const xds_model_t *m, xds_gen_out_t *out)
 {
     char origin[XDS_ERRLEN];
+    int failed = 0;
 
     for (size_t i = 0; i < m->services.n; i++) {
         const xds_model_item_t *it = &m->services.items[i];
@@ -27,9 +28,9 @@ static int generate_endpoints(const xds_model_t *m, xds_gen_out_t *out)
         }
         gen_service_free(&svc);
         if (rc != XDS_OK)
-            return XDS_ERROR;
+            failed = 1; /* go on: report every service's mistakes */
     }
-    return XDS_OK;
+    return failed ? XDS_ERROR : XDS_OK;
 }
 
 /* The endpoints generator, listed in core/modules.c. */

@@ -15,6 +15,7 @@
 static int generate_raw(const xds_model_t *m, xds_gen_out_t *out)
 {
     char coll[64], got[96], origin[XDS_ERRLEN];
+    int failed = XDS_OK;
 
     for (size_t t = 0; t < XDS_TYPE_COUNT; t++) {
         const xds_type_t *type = &xds_types[t];
@@ -26,17 +27,19 @@ static int generate_raw(const xds_model_t *m, xds_gen_out_t *out)
             xj_t *res;
 
             gen_ctx_item(&c, out, coll, it);
-            if (at != NULL && (at->type != XJ_STRING || strcmp(at->u.str.s, type->type_url) != 0))
-                return gen_fail(&c, "\"@type\"", "expected \"%s\", got %s", type->type_url,
-                                gen_describe(at, got, sizeof(got)));
+            if (at != NULL && (at->type != XJ_STRING || strcmp(at->u.str.s, type->type_url) != 0)) {
+                failed = gen_fail(&c, "\"@type\"", "expected \"%s\", got %s", type->type_url,
+                                  gen_describe(at, got, sizeof(got)));
+                continue; /* go on: report every item's mistakes */
+            }
             res = xj_clone(it->item);
             xj_free(xj_take(res, "@type"));
             if (xds_gen_add(out, type->id, it->name, res, gen_origin(&c, origin, sizeof(origin))) !=
                 XDS_OK)
-                return XDS_ERROR;
+                failed = XDS_ERROR;
         }
     }
-    return XDS_OK;
+    return failed;
 }
 
 /* The raw resources generator, listed in core/modules.c. */

@@ -245,6 +245,29 @@ static void test_defaults(void **state)
     xds_gen_out_free(out);
 }
 
+/* Every problem is reported, each once, not just the first. */
+static void test_every_error_once(void **state)
+{
+    (void)state;
+    int rc;
+    xds_gen_out_t *out = run("{\"services\": [{\"name\": \"a\", \"discovery\": \"eds\", "
+                             "\"endpoints\": [{\"address\": \"10.0.0.1\", \"port\": 0}]},"
+                             "{\"name\": \"b\", \"bogus\": 1}, {\"name\": \"c\"}],"
+                             "\"resources\": {\"clusters\": [{\"name\": \"c\"}]}}",
+                             &rc);
+    assert_int_equal(rc, XDS_ERROR);
+    assert_int_equal(out->nerrors, 3);
+    assert_string_equal(out->errors.data,
+                        "services[a].endpoints[0].port: expected an integer in 1..65535, got 0 "
+                        "(source catalog)\n"
+                        "services[b]: unknown field \"bogus\" (source catalog)\n"
+                        "clusters[c]: defined twice: by services[c] (source catalog) and by "
+                        "resources.clusters[c] (source catalog)\n");
+    assert_string_equal(out->error, "services[a].endpoints[0].port: expected an integer in "
+                                    "1..65535, got 0 (source catalog)");
+    xds_gen_out_free(out);
+}
+
 static void test_options(void **state)
 {
     (void)state;
@@ -657,6 +680,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_small_model_output),
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_every_error_once),
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_service_errors),
         cmocka_unit_test(test_listener_and_route_errors),
