@@ -19,6 +19,8 @@
 #include "genout.h"
 #include "log.h"
 #include "model.h"
+#include "sdnotify.h"
+#include "schema.h"
 #include "server.h"
 #include "snapshot.h"
 
@@ -62,6 +64,46 @@ static void build_failed(const char *msg)
     stats.error_at = time(NULL);
 }
 
+static void on_schema_problem(void *arg, const char *where, const char *what, const char *origin)
+{
+    xds_gen_out_t *out = arg;
+    if (origin)
+        xds_gen_error(out, "%s -> %s: %s", origin, where, what);
+    else
+        xds_gen_error(out, "%s: %s", where, what);
+}
+
+int xds_build_resources(const xds_cycle_t *c, xds_gen_out_t *out)
+{
+    const xj_t **docs = xds_malloc((c->nsources ? c->nsources : 1) * sizeof(*docs));
+    const char **names = xds_malloc((c->nsources ? c->nsources : 1) * sizeof(*names));
+    for (size_t i = 0; i < c->nsources; i++) {
+        docs[i] = c->sources[i]->doc; /* NULL: skipped by the merge */
+        names[i] = c->sources[i]->name;
+    }
+    xds_model_t model = {0};
+    model.opts.xds_cluster = c->xds_cluster;
+    model.opts.refresh_delay_ms = c->refresh_delay_ms;
+    xds_model_build(&model, docs, names, c->nsources);
+
+    int rc = xds_generate(&model, out);
+    if (rc == XDS_OK && c->schema) {
+        double t0 = now_ms();
+        size_t n =
+            xds_schema_validate_cb(c->schema, out, XDS_GEN_MAX_ERRORS, on_schema_problem, out);
+        xds_log(XDS_LOG_DEBUG, "validated against %s in %.1f ms: %zu problem%s", c->schema_path,
+                now_ms() - t0, n, n == 1 ? "" : "s");
+        if (n)
+            rc = XDS_ERROR;
+    }
+    if (rc != XDS_OK && out->errors.len == 0)
+        xds_gen_error(out, "generator failed");
+    xds_model_free(&model);
+    free(docs);
+    free(names);
+    return rc;
+}
+
 static void run_build(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -90,20 +132,9 @@ static void run_build(evutil_socket_t fd, short what, void *arg)
     stats.waiting = NULL;
 
     double t0 = now_ms();
-    const xj_t **docs = xds_malloc(cycle->nsources * sizeof(*docs));
-    const char **names = xds_malloc(cycle->nsources * sizeof(*names));
-    for (size_t i = 0; i < cycle->nsources; i++) {
-        docs[i] = cycle->sources[i]->doc; /* NULL: skipped by the merge */
-        names[i] = cycle->sources[i]->name;
-    }
-    xds_model_t model = {0};
-    model.opts.xds_cluster = cycle->xds_cluster;
-    model.opts.refresh_delay_ms = cycle->refresh_delay_ms;
-    xds_model_build(&model, docs, names, cycle->nsources);
-
     xds_gen_out_t *out = xds_gen_out_new();
-    if (xds_generate(&model, out) != XDS_OK) {
-        build_failed(out->errors.len ? out->errors.data : "generator failed\n");
+    if (xds_build_resources(cycle, out) != XDS_OK) {
+        build_failed(out->errors.data);
         goto done;
     }
     xds_snapshot_t *snap = xds_snapshot_build(out, ++generation);
@@ -128,13 +159,11 @@ static void run_build(evutil_socket_t fd, short what, void *arg)
     xds_log(XDS_LOG_NOTICE, "snapshot %llu built in %.1f ms:%s", (unsigned long long)generation,
             snap->build_ms, summary.len ? summary.data : " (empty)");
     xds_buf_free(&summary);
+    xds_sdnotify_published(cycle, snap); /* READY=1 the first time */
     xds_snapshot_unref(snap);
 
 done:
     xds_gen_out_free(out);
-    xds_model_free(&model);
-    free(docs);
-    free(names);
 }
 
 void xds_build_init(struct event_base *base)

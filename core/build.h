@@ -41,6 +41,15 @@ typedef struct {
 /* Counters and the last refusal, for the admin API (main thread). */
 const xds_build_stats_t *xds_build_stats(void);
 
+/* Merge the documents of c's sources, run the generators and, when c has a
+ * schema, validate the result against Envoy's schema and its references.
+ * XDS_OK, or XDS_ERROR with every problem (up to XDS_GEN_MAX_ERRORS) in
+ * out->errors, one a line: schema problems as "ORIGIN -> WHERE: WHAT",
+ * e.g. "services[greeter] (source catalog) -> clusters[greeter].
+ * connect_timeout: invalid duration \"abc\"".  No I/O. */
+struct xds_gen_out;
+int xds_build_resources(const xds_cycle_t *c, struct xds_gen_out *out);
+
 /* The snapshot being served, with a new reference (or NULL). */
 xds_snapshot_t *xds_build_current(void);
 

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "cycle.h"
 #include "log.h"
+#include "schema.h"
 
 int xds_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 {
@@ -328,6 +329,22 @@ static const char *set_envoy(const xds_cnode_t *n, const xds_command_t *cmd, voi
     return NULL;
 }
 
+/* `schema PATH;`: load Envoy's API schema now, so a missing or corrupt file
+ * is a conf error with file and line. */
+static const char *set_schema(const xds_cnode_t *n, const xds_command_t *cmd, void *conf)
+{
+    xds_cycle_t *c = conf;
+    char err[XDS_ERRLEN];
+    (void)cmd;
+    free(c->schema_path);
+    c->schema_path = xds_path_resolve(cur_prefix, n->args[0]);
+    xds_schema_free(c->schema);
+    c->schema = xds_schema_load(c->schema_path, err, sizeof(err));
+    if (c->schema == NULL)
+        return xds_conf_errf("%s", err);
+    return NULL;
+}
+
 static const char *set_log_level(const xds_cnode_t *n, const xds_command_t *cmd, void *conf)
 {
     (void)cmd;
@@ -344,6 +361,7 @@ static const xds_command_t main_commands[] = {
     {"log_level", XDS_CONF_TAKE1, set_log_level, 0, NULL},
     {"plugin_dir", XDS_CONF_TAKE1, set_path, offsetof(xds_cycle_t, plugin_dir), NULL},
     {"strict", XDS_CONF_TAKE1, xds_conf_set_flag, offsetof(xds_cycle_t, strict), NULL},
+    {"schema", XDS_CONF_TAKE1, set_schema, 0, NULL},
     {"discovery", XDS_CONF_BLOCK | XDS_CONF_NOARGS | XDS_CONF_REQ, set_discovery, 0, NULL},
     {"envoy", XDS_CONF_BLOCK | XDS_CONF_NOARGS, set_envoy, 0, NULL},
     {"admin", XDS_CONF_BLOCK | XDS_CONF_NOARGS, set_admin, 0, NULL},
@@ -525,6 +543,8 @@ void xds_cycle_free(xds_cycle_t *c)
     free(c->error_log);
     free(c->plugin_dir);
     free(c->xds_cluster);
+    free(c->schema_path);
+    xds_schema_free(c->schema);
     free(c->discovery.listen);
     free(c->admin.listen);
     free(c->admin.allow);

@@ -55,7 +55,9 @@ typedef struct xds_cycle {
     int log_level;
     char *plugin_dir; /* owned, resolved */
     int strict;
-    char *xds_cluster; /* owned */
+    char *xds_cluster;         /* owned */
+    char *schema_path;         /* owned, resolved; NULL = no schema validation */
+    struct xds_schema *schema; /* loaded from schema_path, owned */
     int64_t refresh_delay_ms;
 
     xds_discovery_conf_t discovery;

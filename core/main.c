@@ -20,10 +20,12 @@
 
 #include "admin.h"
 #include "build.h"
+#include "check.h"
 #include "config.h"
 #include "cycle.h"
 #include "log.h"
 #include "nodes.h"
+#include "sdnotify.h"
 #include "server.h"
 
 static xds_cycle_t *cycle;
@@ -34,10 +36,12 @@ static char *pid_written; /* path of the pid file we wrote */
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: xdsd [-c FILE] [-p PREFIX] [-t] [-V] [-h]\n"
+    fprintf(f, "usage: xdsd [-c FILE] [-p PREFIX] [-t | -T] [-V] [-h]\n"
                "  -c FILE    configuration file (default " XDS_CONF_PATH ")\n"
                "  -p PREFIX  resolve relative paths in the conf against PREFIX\n"
-               "  -t         check the configuration (and plugins) and exit 0 or 1\n"
+               "  -t         check the configuration, plugins and the sources' data (generate and\n"
+               "             validate as a build would); print every problem; exit 0 or 1\n"
+               "  -T         check the configuration and plugins only (no source is contacted)\n"
                "  -V         print version and build options\n"
                "  -h         this help\n");
 }
@@ -111,23 +115,21 @@ static void inherit_documents(xds_cycle_t *to, xds_cycle_t *from)
                 xds_source_inherit(to->sources[i], from->sources[k]);
 }
 
-static void reload(void)
+static int reload(char *err, size_t errlen)
 {
-    char err[XDS_ERRLEN];
-
     xds_log(XDS_LOG_NOTICE, "SIGHUP: reloading %s", cycle->conf_file);
-    xds_cycle_t *next = xds_cycle_load(conf_arg, prefix_arg, err, sizeof(err));
+    xds_cycle_t *next = xds_cycle_load(conf_arg, prefix_arg, err, errlen);
     if (next == NULL) {
         xds_log(XDS_LOG_ERR, "reload failed, keeping the running configuration: %s", err);
-        return;
+        return XDS_ERROR;
     }
-    if (start_sources(next, err, sizeof(err)) != XDS_OK ||
-        xds_admin_configure(main_base, next, err, sizeof(err)) != XDS_OK) {
+    if (start_sources(next, err, errlen) != XDS_OK ||
+        xds_admin_configure(main_base, next, err, errlen) != XDS_OK) {
         xds_log(XDS_LOG_ERR, "reload failed, keeping the running configuration: %s", err);
         xds_cycle_free(next);
-        return;
+        return XDS_ERROR;
     }
-    if (xds_server_reconfigure(&next->discovery, err, sizeof(err)) != XDS_OK) {
+    if (xds_server_reconfigure(&next->discovery, err, errlen) != XDS_OK) {
         xds_log(XDS_LOG_ERR, "reload failed, keeping the running configuration: %s", err);
         char err2[XDS_ERRLEN];
         if (xds_admin_configure(main_base, cycle, err2, sizeof(err2)) != XDS_OK) {
@@ -135,7 +137,7 @@ static void reload(void)
             xds_admin_stop();
         }
         xds_cycle_free(next);
-        return;
+        return XDS_ERROR;
     }
     inherit_documents(next, cycle);
     if (apply_logging(next) != XDS_OK)
@@ -149,6 +151,7 @@ static void reload(void)
     xds_build_schedule();
     xds_log(XDS_LOG_NOTICE, "reload complete: %zu source%s", cycle->nsources,
             cycle->nsources == 1 ? "" : "s");
+    return XDS_OK;
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -156,20 +159,24 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     (void)what;
     (void)arg;
     if (sig == SIGHUP) {
-        reload();
+        char err[XDS_ERRLEN];
+        xds_sdnotify_reloading();
+        int ok = reload(err, sizeof(err)) == XDS_OK;
+        xds_sdnotify_reloaded(cycle, ok ? NULL : err);
         return;
     }
     xds_log(XDS_LOG_NOTICE, "%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    xds_sdnotify_stopping(sig == SIGTERM ? "SIGTERM" : "SIGINT");
     event_base_loopbreak(main_base);
 }
 
 int main(int argc, char **argv)
 {
-    int test_only = 0, opt, rc = 1;
+    int test_only = 0, conf_only = 0, opt, rc = 1;
     char err[XDS_ERRLEN];
 
     conf_arg = XDS_CONF_PATH;
-    while ((opt = getopt(argc, argv, "c:p:tVh")) != -1) {
+    while ((opt = getopt(argc, argv, "c:p:tTVh")) != -1) {
         switch (opt) {
         case 'c':
             conf_arg = optarg;
@@ -179,6 +186,9 @@ int main(int argc, char **argv)
             break;
         case 't':
             test_only = 1;
+            break;
+        case 'T':
+            test_only = conf_only = 1;
             break;
         case 'V':
             print_version();
@@ -203,9 +213,19 @@ int main(int argc, char **argv)
                     conf_arg);
             return 1;
         }
-        fprintf(stderr, "xdsd: configuration file %s test is successful\n", cycle->conf_file);
+        fprintf(stderr, "xdsd: configuration file %s syntax is ok\n", cycle->conf_file);
+        if (conf_only) {
+            xds_cycle_free(cycle);
+            return 0;
+        }
+        xds_log_level = XDS_LOG_CRIT; /* sources' chatter; problems are printed */
+        size_t problems = xds_check_data(cycle, 5000);
+        fprintf(stderr, "xdsd: configuration file %s test %s", cycle->conf_file,
+                problems ? "failed" : "is successful\n");
+        if (problems)
+            fprintf(stderr, ": %zu problem%s\n", problems, problems == 1 ? "" : "s");
         xds_cycle_free(cycle);
-        return 0;
+        return problems ? 1 : 0;
     }
     if (cycle == NULL) {
         xds_log(XDS_LOG_EMERG, "%s", err);
@@ -214,6 +234,7 @@ int main(int argc, char **argv)
     if (apply_logging(cycle) != XDS_OK)
         goto out;
 
+    xds_sdnotify_init();
     evthread_use_pthreads();
     signal(SIGPIPE, SIG_IGN);
     main_base = event_base_new();
@@ -261,9 +282,14 @@ stop:
         event_free(sig_ev[i]);
 out:
     xds_cycle_free(cycle);
-    if (main_base)
+    if (main_base) {
+        /* libevent 2.1 frees a plugin's cancelled DNS lookup on the next
+         * pass of the loop: give it that pass. */
+        event_base_loop(main_base, EVLOOP_NONBLOCK);
         event_base_free(main_base);
+    }
     pid_remove();
+    xds_sdnotify_close();
     if (rc == 0)
         xds_log(XDS_LOG_NOTICE, "exited");
     libevent_global_shutdown();

@@ -83,6 +83,7 @@ static void set_ok(xds_source_t *s)
     if (s->stale)
         xds_log(XDS_LOG_NOTICE, "source \"%s\": data is fresh again", s->name);
     s->failing = 0;
+    s->refused = 0;
     s->failures = 0;
     s->stale = 0;
     s->refreshes_total++;
@@ -108,14 +109,10 @@ static int api_publish(xdsd_source_t *s, const char *json, size_t len, const cha
     char err[XDS_ERRLEN], reason[XDS_ERRLEN + 256];
 
     xj_t *doc = xj_parse(json, len, XDS_MODEL_MAX_DEPTH, err, sizeof(err));
-    if (doc == NULL) {
+    if (doc == NULL || xds_model_check_document(doc, s->strict, err, sizeof(err)) != XDS_OK) {
         snprintf(reason, sizeof(reason), "%s: %s", origin ? origin : "document", err);
         set_failing(s, reason);
-        return XDSD_ERROR;
-    }
-    if (xds_model_check_document(doc, s->strict, err, sizeof(err)) != XDS_OK) {
-        snprintf(reason, sizeof(reason), "%s: %s", origin ? origin : "document", err);
-        set_failing(s, reason);
+        s->refused = 1;
         xj_free(doc);
         return XDSD_ERROR;
     }
@@ -133,6 +130,7 @@ static int api_publish(xdsd_source_t *s, const char *json, size_t len, const cha
 static void api_failed(xdsd_source_t *s, const char *reason)
 {
     set_failing(s, reason);
+    s->refused = 0;
 }
 
 static const char *api_name(xdsd_source_t *s)

@@ -29,6 +29,7 @@ struct xdsd_source {
 
     /* health */
     int failing;       /* the last refresh failed */
+    int refused;       /* ... because the core refused its document (bad data) */
     unsigned failures; /* consecutive failed refreshes */
     uint64_t refreshes_total, failures_total;
     char *last_error; /* owned; kept after recovery, for the record */
