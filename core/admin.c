@@ -98,10 +98,20 @@ static const char *source_state(const xds_source_t *s)
 /* ready, or not with the reason in why. */
 static int is_ready(char *why, size_t len)
 {
-    const xds_build_stats_t *st = xds_build_stats();
     if (!xds_build_have_snapshot()) {
-        snprintf(why, len, "no snapshot yet%s%s", st->waiting ? ": waiting for source " : "",
-                 st->waiting ? st->waiting : "");
+        xds_buf_t waiting = {0};
+        for (size_t i = 0; i < cycle->nsources; i++)
+            if (cycle->sources[i]->required && cycle->sources[i]->doc == NULL)
+                xds_buf_printf(&waiting, "%s\"%s\"", waiting.len ? ", " : "",
+                               cycle->sources[i]->name);
+        if (waiting.len)
+            snprintf(why, len, "no snapshot yet: waiting for source%s %s",
+                     strchr(waiting.data, ',') ? "s" : "", waiting.data);
+        else
+            snprintf(why, len, "no snapshot yet: %s",
+                     xds_build_stats()->error ? "the build was refused (see /validation)"
+                                              : "building");
+        xds_buf_free(&waiting);
         return 0;
     }
     for (size_t i = 0; i < cycle->nsources; i++) {

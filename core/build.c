@@ -125,11 +125,9 @@ static void run_build(evutil_socket_t fd, short what, void *arg)
                     strchr(missing.data, ',') ? "s" : "", missing.data);
         free(waiting_for);
         waiting_for = xds_buf_detach(&missing, NULL);
-        stats.waiting = waiting_for;
         return;
     }
     xds_buf_free(&missing);
-    stats.waiting = NULL;
 
     double t0 = now_ms();
     xds_gen_out_t *out = xds_gen_out_new();

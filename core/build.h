@@ -35,7 +35,6 @@ typedef struct {
     uint64_t generation;  /* of the snapshot being served */
     const char *error;    /* why the last build was refused; NULL after a good one */
     time_t error_at;
-    const char *waiting; /* required sources without a document yet, or NULL */
 } xds_build_stats_t;
 
 /* Counters and the last refusal, for the admin API (main thread). */
