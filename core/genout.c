@@ -19,7 +19,9 @@
 /* Create an empty collector. */
 xds_gen_out_t *xds_gen_out_new(void)
 {
-    return xds_calloc(1, sizeof(xds_gen_out_t));
+    xds_gen_out_t *out = xds_calloc(1, sizeof(xds_gen_out_t));
+    out->arena = xj_arena_new();
+    return out;
 }
 
 /* Free the collector with every resource, name and origin it holds. */
@@ -37,6 +39,7 @@ void xds_gen_out_free(xds_gen_out_t *out)
     }
     free(out->error);
     xds_buf_free(&out->errors);
+    xj_arena_free(out->arena); /* the generated trees, all at once */
     free(out);
 }
 
@@ -150,6 +153,7 @@ static int sort_and_check(xds_gen_out_t *out, xds_type_id_t t)
 int xds_generate(const xds_model_t *m, xds_gen_out_t *out)
 {
     int rc = XDS_OK;
+    xj_arena_t *prev = xj_arena_use(out->arena);
     for (size_t g = 0; g < xds_ngenerators; g++) {
         const xds_generator_t *gen = xds_generators[g];
         size_t before = out->nerrors;
@@ -159,6 +163,7 @@ int xds_generate(const xds_model_t *m, xds_gen_out_t *out)
             rc = XDS_ERROR;
         }
     }
+    xj_arena_use(prev);
     for (size_t t = 0; t < XDS_TYPE_COUNT; t++)
         if (sort_and_check(out, (xds_type_id_t)t) != XDS_OK)
             rc = XDS_ERROR;

@@ -21,8 +21,9 @@ typedef struct {
 struct xds_gen_out {
     xds_gen_res_t *res[XDS_TYPE_COUNT]; /* after xds_generate: sorted by name, unique */
     size_t n[XDS_TYPE_COUNT], cap[XDS_TYPE_COUNT];
-    char *error;      /* owned; the first error recorded, or NULL */
-    xds_buf_t errors; /* every distinct error, one a line (at most XDS_GEN_MAX_ERRORS) */
+    char *error;       /* owned; the first error recorded, or NULL */
+    xds_buf_t errors;  /* every distinct error, one a line (at most XDS_GEN_MAX_ERRORS) */
+    xj_arena_t *arena; /* owned; xds_generate builds every resource tree in it */
     size_t nerrors;
 };
 

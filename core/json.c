@@ -35,16 +35,106 @@
 /* ---------------------------------------------------------------------- */
 /* Values                                                                  */
 
+/* ---- arenas: bump allocation in large chunks ---- */
+
+typedef struct xj_chunk {
+    struct xj_chunk *next;
+    size_t used, cap;
+    _Alignas(16) char data[];
+} xj_chunk_t;
+
+struct xj_arena {
+    xj_chunk_t *head;
+};
+
+static _Thread_local xj_arena_t *cur_arena;
+
+xj_arena_t *xj_arena_new(void)
+{
+    return xds_calloc(1, sizeof(xj_arena_t));
+}
+
+void xj_arena_free(xj_arena_t *a)
+{
+    if (a == NULL)
+        return;
+    for (xj_chunk_t *c = a->head, *next; c; c = next) {
+        next = c->next;
+        free(c);
+    }
+    free(a);
+}
+
+xj_arena_t *xj_arena_use(xj_arena_t *a)
+{
+    xj_arena_t *prev = cur_arena;
+    cur_arena = a;
+    return prev;
+}
+
+static void *arena_alloc(xj_arena_t *a, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    xj_chunk_t *c = a->head;
+    if (c == NULL || c->cap - c->used < n) {
+        size_t cap = n > 60 * 1024 ? n : 64 * 1024 - sizeof(xj_chunk_t);
+        c = xds_malloc(sizeof(xj_chunk_t) + cap);
+        c->used = 0;
+        c->cap = cap;
+        c->next = a->head;
+        a->head = c;
+    }
+    void *p = c->data + c->used;
+    c->used += n;
+    return p;
+}
+
+/* Memory for a new value's parts: from this thread's arena, if any. */
+static void *xj_mem(size_t n)
+{
+    return cur_arena ? arena_alloc(cur_arena, n) : xds_malloc(n);
+}
+
+static char *xj_dup(const char *s, size_t n)
+{
+    char *d = xj_mem(n + 1);
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
+/* Grow the item vector of container owner from old_n to new_n bytes. */
+static void *xj_grow(const xj_t *owner, void *old, size_t old_n, size_t new_n)
+{
+    if (!owner->arena)
+        return xds_realloc(old, new_n);
+    if (cur_arena == NULL) {
+        fprintf(stderr, "xdsd: BUG: an arena JSON value grows outside its arena\n");
+        abort();
+    }
+    void *p = arena_alloc(cur_arena, new_n);
+    if (old_n)
+        memcpy(p, old, old_n);
+    return p;
+}
+
 static xj_t *xj_new(xj_type_t type)
 {
-    xj_t *v = xds_calloc(1, sizeof(*v));
+    xj_t *v;
+    if (cur_arena) {
+        v = arena_alloc(cur_arena, sizeof(*v));
+        memset(v, 0, sizeof(*v));
+        v->arena = 1;
+    } else {
+        v = xds_calloc(1, sizeof(*v));
+    }
     v->type = type;
     return v;
 }
 
 void xj_free(xj_t *v)
 {
-    if (v == NULL)
+    if (v == NULL || v->arena)
         return;
     switch (v->type) {
     case XJ_NUMBER:
@@ -84,25 +174,25 @@ xj_t *xj_clone(const xj_t *v)
         c->u.boolean = v->u.boolean;
         break;
     case XJ_NUMBER:
-        c->u.num.text = xds_strndup(v->u.num.text, v->u.num.len);
+        c->u.num.text = xj_dup(v->u.num.text, v->u.num.len);
         c->u.num.len = v->u.num.len;
         break;
     case XJ_STRING:
-        c->u.str.s = xds_strndup(v->u.str.s, v->u.str.len);
+        c->u.str.s = xj_dup(v->u.str.s, v->u.str.len);
         c->u.str.len = v->u.str.len;
         break;
     case XJ_ARRAY:
         c->u.arr.cap = c->u.arr.n = v->u.arr.n;
-        c->u.arr.v = xds_malloc(v->u.arr.n * sizeof(xj_t *));
+        c->u.arr.v = xj_mem(v->u.arr.n * sizeof(xj_t *));
         for (size_t i = 0; i < v->u.arr.n; i++)
             c->u.arr.v[i] = xj_clone(v->u.arr.v[i]);
         break;
     case XJ_OBJECT:
         c->u.obj.cap = c->u.obj.n = v->u.obj.n;
-        c->u.obj.m = xds_malloc(v->u.obj.n * sizeof(xj_member_t));
+        c->u.obj.m = xj_mem(v->u.obj.n * sizeof(xj_member_t));
         for (size_t i = 0; i < v->u.obj.n; i++) {
             const xj_member_t *m = &v->u.obj.m[i];
-            c->u.obj.m[i].key = xds_strndup(m->key, m->klen);
+            c->u.obj.m[i].key = xj_dup(m->key, m->klen);
             c->u.obj.m[i].klen = m->klen;
             c->u.obj.m[i].val = xj_clone(m->val);
         }
@@ -128,7 +218,7 @@ xj_t *xj_bool(int b)
 xj_t *xj_number_text(const char *t, size_t n)
 {
     xj_t *v = xj_new(XJ_NUMBER);
-    v->u.num.text = xds_strndup(t, n);
+    v->u.num.text = xj_dup(t, n);
     v->u.num.len = n;
     return v;
 }
@@ -157,7 +247,7 @@ xj_t *xj_double(double d)
 xj_t *xj_stringn(const char *s, size_t n)
 {
     xj_t *v = xj_new(XJ_STRING);
-    v->u.str.s = xds_strndup(s, n);
+    v->u.str.s = xj_dup(s, n);
     v->u.str.len = n;
     return v;
 }
@@ -181,8 +271,10 @@ xj_t *xj_array(void)
 static xj_member_t *xj_object_append(xj_t *obj, char *key, size_t klen, xj_t *val)
 {
     if (obj->u.obj.n == obj->u.obj.cap) {
-        obj->u.obj.cap = obj->u.obj.cap ? obj->u.obj.cap * 2 : 4;
-        obj->u.obj.m = xds_realloc(obj->u.obj.m, obj->u.obj.cap * sizeof(xj_member_t));
+        size_t cap = obj->u.obj.cap ? obj->u.obj.cap * 2 : 4;
+        obj->u.obj.m = xj_grow(obj, obj->u.obj.m, obj->u.obj.cap * sizeof(xj_member_t),
+                               cap * sizeof(xj_member_t));
+        obj->u.obj.cap = cap;
     }
     xj_member_t *m = &obj->u.obj.m[obj->u.obj.n++];
     m->key = key;
@@ -216,14 +308,14 @@ xj_t *xj_object_put(xj_t *obj, const char *key, xj_t *val)
         m->val = val;
         return val;
     }
-    xj_object_append(obj, xds_strdup(key), strlen(key), val);
+    xj_object_append(obj, xj_dup(key, strlen(key)), strlen(key), val);
     return val;
 }
 
 xj_t *xj_object_add(xj_t *obj, const char *key, xj_t *val)
 {
     assert(obj != NULL && obj->type == XJ_OBJECT);
-    xj_object_append(obj, xds_strdup(key), strlen(key), val);
+    xj_object_append(obj, xj_dup(key, strlen(key)), strlen(key), val);
     return val;
 }
 
@@ -231,8 +323,10 @@ xj_t *xj_array_push(xj_t *arr, xj_t *val)
 {
     assert(arr != NULL && arr->type == XJ_ARRAY);
     if (arr->u.arr.n == arr->u.arr.cap) {
-        arr->u.arr.cap = arr->u.arr.cap ? arr->u.arr.cap * 2 : 4;
-        arr->u.arr.v = xds_realloc(arr->u.arr.v, arr->u.arr.cap * sizeof(xj_t *));
+        size_t cap = arr->u.arr.cap ? arr->u.arr.cap * 2 : 4;
+        arr->u.arr.v =
+            xj_grow(arr, arr->u.arr.v, arr->u.arr.cap * sizeof(xj_t *), cap * sizeof(xj_t *));
+        arr->u.arr.cap = cap;
     }
     arr->u.arr.v[arr->u.arr.n++] = val;
     return val;
@@ -251,7 +345,8 @@ xj_t *xj_take(xj_t *obj, const char *key)
     if (m == NULL)
         return NULL;
     xj_t *val = m->val;
-    free(m->key);
+    if (!obj->arena)
+        free(m->key);
     memmove(&obj->u.obj.m[i], &obj->u.obj.m[i + 1], (obj->u.obj.n - i - 1) * sizeof(xj_member_t));
     obj->u.obj.n--;
     return val;
@@ -742,7 +837,7 @@ static int xj_cb_map_key(void *ctx, const unsigned char *s, size_t n)
         xds_buf_free(&q);
         return 0;
     }
-    xj_object_append(f->v, xds_strndup(key, n), n, NULL);
+    xj_object_append(f->v, xj_dup(key, n), n, NULL);
     if (f->dupset != NULL) /* xj_frame_has_key left room for it */
         xj_dupset_insert(f, f->v->u.obj.n - 1);
     xj_token_done(p, XJ_EV_KEY);

@@ -28,6 +28,7 @@ struct xj {
     xj_type_t type;
     uint32_t line; /* 1-based position where the value began in the parsed */
     uint32_t col;  /* text; 0 for values built in code */
+    uint8_t arena; /* allocated from an xj_arena_t: freed with it, not by xj_free */
     union {
         int boolean;
         struct {
@@ -48,6 +49,18 @@ struct xj {
         } obj;
     } u;
 };
+
+/* Arenas.  Building a snapshot creates hundreds of thousands of small
+ * values that all die together; with an arena in use on a thread, the
+ * constructors (and xj_clone) on that thread take their memory from it, and
+ * xj_arena_free releases everything at once (xj_free on such values does
+ * nothing).  A value from an arena must not hold heap values and vice
+ * versa: set the arena around the whole construction of a tree. */
+typedef struct xj_arena xj_arena_t;
+xj_arena_t *xj_arena_new(void);
+void xj_arena_free(xj_arena_t *a);
+/* Make a the arena of this thread (NULL: the heap); returns the previous. */
+xj_arena_t *xj_arena_use(xj_arena_t *a);
 
 /* Parse text (need not be NUL-terminated).  Returns the tree or NULL with
  * err set to "line L, column C: reason".  Rejects: invalid JSON or UTF-8,

@@ -548,17 +548,50 @@ static void test_large_document(void **state)
     xds_buf_free(&b);
 }
 
+/* Values built under an arena live and die with it; heap values are untouched. */
+static void test_arena(void **state)
+{
+    (void)state;
+    xj_t *heap = xj_object();
+    xj_object_put(heap, "k", xj_string("heap"));
+
+    xj_arena_t *a = xj_arena_new();
+    assert_null(xj_arena_use(a));
+    xj_t *arr = xj_array();
+    for (int i = 0; i < 1000; i++) { /* grows its vector inside the arena */
+        xj_t *o = xj_array_push(arr, xj_object());
+        xj_object_put(o, "i", xj_int(i));
+        xj_object_put(o, "copy", xj_clone(heap));
+    }
+    xj_t *big = xj_stringn("x", 1); /* larger than a chunk goes to its own chunk */
+    char *blob = calloc(1, 200000);
+    memset(blob, 'y', 199999);
+    xj_array_push(arr, xj_string(blob));
+    free(blob);
+    assert_ptr_equal(xj_arena_use(NULL), a);
+    assert_true(arr->arena && arr->u.arr.v[5]->arena && !heap->arena);
+    xj_free(xj_take(arr->u.arr.v[3], "copy")); /* no-ops on arena values */
+    xj_free(big);
+    xds_buf_t b = {0};
+    xj_serialize(arr->u.arr.v[999], &b);
+    assert_string_equal(b.data, "{\"i\":999,\"copy\":{\"k\":\"heap\"}}");
+    assert_int_equal(arr->u.arr.v[1000]->u.str.len, 199999);
+    xds_buf_free(&b);
+    xj_arena_free(a); /* everything above, at once (valgrind checks) */
+    xj_free(heap);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),      cmocka_unit_test(test_numbers_exact),
-        cmocka_unit_test(test_strings_escapes), cmocka_unit_test(test_positions),
-        cmocka_unit_test(test_errors),          cmocka_unit_test(test_utf8),
-        cmocka_unit_test(test_duplicate_keys),  cmocka_unit_test(test_depth),
-        cmocka_unit_test(test_serialize_any),   cmocka_unit_test(test_build_and_edit),
-        cmocka_unit_test(test_clone),           cmocka_unit_test(test_int64),
-        cmocka_unit_test(test_double),          cmocka_unit_test(test_misc),
-        cmocka_unit_test(test_large_document),
+        cmocka_unit_test(test_arena),          cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_numbers_exact),  cmocka_unit_test(test_strings_escapes),
+        cmocka_unit_test(test_positions),      cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_utf8),           cmocka_unit_test(test_duplicate_keys),
+        cmocka_unit_test(test_depth),          cmocka_unit_test(test_serialize_any),
+        cmocka_unit_test(test_build_and_edit), cmocka_unit_test(test_clone),
+        cmocka_unit_test(test_int64),          cmocka_unit_test(test_double),
+        cmocka_unit_test(test_misc),           cmocka_unit_test(test_large_document),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

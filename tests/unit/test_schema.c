@@ -568,7 +568,9 @@ static void test_example_model(void **state)
     assert_null(errors.data);
 
     /* a duration the generators pass through, broken after generation */
+    xj_arena_t *prev = xj_arena_use(out->arena); /* the tree lives in the build's arena */
     xj_object_put(out->res[XDS_TYPE_CLUSTERS][0].resource, "connect_timeout", xj_string("abc"));
+    xj_arena_use(prev);
     assert_int_equal(xds_schema_validate(schema, out, &errors, 100), 1);
     assert_string_equal(errors.data, "clusters[assets].connect_timeout: invalid duration \"abc\" "
                                      "(services[assets] (source catalog))\n");
