@@ -72,6 +72,8 @@ int xds_discovery_conf_differs(const xds_discovery_conf_t *a, const xds_discover
 {
     return a->addrlen != b->addrlen || memcmp(&a->addr, &b->addr, a->addrlen) != 0 ||
            a->workers != b->workers || a->client_max_body_size != b->client_max_body_size ||
+           a->client_max_header_size != b->client_max_header_size ||
+           a->max_connections != b->max_connections ||
            a->keepalive_timeout_ms != b->keepalive_timeout_ms ||
            a->read_timeout_ms != b->read_timeout_ms ||
            a->shutdown_timeout_ms != b->shutdown_timeout_ms;
@@ -142,6 +144,10 @@ static const xds_command_t discovery_commands[] = {
     {"workers", XDS_CONF_TAKE1, set_workers, 0, NULL},
     {"client_max_body_size", XDS_CONF_TAKE1, xds_conf_set_size,
      offsetof(xds_discovery_conf_t, client_max_body_size), NULL},
+    {"client_max_header_size", XDS_CONF_TAKE1, xds_conf_set_size,
+     offsetof(xds_discovery_conf_t, client_max_header_size), NULL},
+    {"max_connections", XDS_CONF_TAKE1, xds_conf_set_int,
+     offsetof(xds_discovery_conf_t, max_connections), NULL},
     {"keepalive_timeout", XDS_CONF_TAKE1, xds_conf_set_msec,
      offsetof(xds_discovery_conf_t, keepalive_timeout_ms), NULL},
     {"read_timeout", XDS_CONF_TAKE1, xds_conf_set_msec,
@@ -164,6 +170,12 @@ static const char *set_discovery(const xds_cnode_t *n, const xds_command_t *cmd,
     }
     if (c->discovery.client_max_body_size < 1)
         return "client_max_body_size must be at least 1";
+    if (c->discovery.client_max_header_size < 1024)
+        return "client_max_header_size must be at least 1k";
+    if (c->discovery.max_connections < 1)
+        return "max_connections must be at least 1";
+    if (c->discovery.read_timeout_ms < 1 || c->discovery.keepalive_timeout_ms < 1)
+        return "read_timeout and keepalive_timeout must be positive";
     return NULL;
 }
 
@@ -490,6 +502,8 @@ xds_cycle_t *xds_cycle_load(const char *conf_file, const char *prefix, char *err
     c->strict = 1;
     c->refresh_delay_ms = 1000;
     c->discovery.client_max_body_size = 1024 * 1024;
+    c->discovery.client_max_header_size = 16 * 1024;
+    c->discovery.max_connections = 4096;
     c->discovery.keepalive_timeout_ms = 75000;
     c->discovery.read_timeout_ms = 30000;
     c->discovery.shutdown_timeout_ms = 10000;

@@ -19,6 +19,8 @@ typedef struct {
     socklen_t addrlen;
     int64_t workers; /* resolved: "auto" -> online CPUs */
     int64_t client_max_body_size;
+    int64_t client_max_header_size;
+    int64_t max_connections; /* per worker */
     int64_t keepalive_timeout_ms;
     int64_t read_timeout_ms;
     int64_t shutdown_timeout_ms;

@@ -13,7 +13,8 @@
 #include "conf.h"
 #include "plugin.h"
 
-static const char *const host_directives[] = {"plugin", "required", "stale_after", NULL};
+static const char *const host_directives[] = {"plugin", "required", "stale_after",
+                                              "max_document_size", NULL};
 
 int xds_source_directive(const char *name)
 {

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -39,8 +40,7 @@
 #include "server.h"
 #include "stats.h"
 
-#define XDS_MAX_HEADER_BYTES (16 * 1024)
-#define XDS_OUTPUT_HIGH      (4 * 1024 * 1024) /* stop reading pipelined requests above */
+#define XDS_OUTPUT_HIGH (4 * 1024 * 1024) /* stop reading pipelined requests above */
 
 typedef struct xds_worker xds_worker_t;
 typedef struct xds_conn xds_conn_t;
@@ -52,11 +52,13 @@ struct xds_conn {
     struct bufferevent *bev;
     xds_conn_t *prev, *next;
     enum conn_state state;
-    int keepalive; /* for the request being read */
-    int closing;   /* close once the output drained */
-    int linger;    /* the client may still be sending: drain before closing */
-    char peer[64]; /* "ip:port" of the client */
-    uint64_t t0;   /* when the request being answered began (ns) */
+    int keepalive;          /* for the request being read */
+    int closing;            /* close once the output drained */
+    int linger;             /* the client may still be sending: drain before closing */
+    int in_request;         /* bytes of a request arrived, its answer is not queued yet */
+    char peer[64];          /* "ip:port" of the client */
+    struct event *deadline; /* the request being read must be complete by then */
+    uint64_t t0;            /* when the request being answered began (ns) */
     int http10;
 
     /* the request being read */
@@ -84,6 +86,7 @@ struct xds_worker {
     int stopping;
     xds_conn_t *conns;
     size_t nconns;
+    time_t last_full_log;
 };
 
 typedef struct worker_set {
@@ -272,6 +275,8 @@ static void conn_free(xds_conn_t *c)
         c->next->prev = c->prev;
     w->nconns--;
     bufferevent_free(c->bev);
+    if (c->deadline)
+        event_free(c->deadline);
     xds_buf_free(&c->body);
     free(c);
     if (w->stopping && w->nconns == 0)
@@ -516,13 +521,19 @@ static void conn_read(struct bufferevent *bev, void *arg)
             size_t avail = evbuffer_get_length(in);
             if (avail == 0)
                 break;
-            if (c->state == C_IDLE) {
+            if (c->state == C_IDLE && !c->in_request) {
+                /* First byte of a request: it has read_timeout to arrive
+                 * whole, however slowly it trickles in (slowloris). */
                 c->t0 = xds_now_ns();
                 c->type = NULL;
+                c->in_request = 1;
+                int64_t ms = c->w->conf.read_timeout_ms;
+                struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+                evtimer_add(c->deadline, &tv);
             }
             struct evbuffer_ptr pos = evbuffer_search(in, "\r\n\r\n", 4, NULL);
             if (pos.pos < 0) {
-                if (avail > XDS_MAX_HEADER_BYTES) {
+                if (avail > (size_t)c->w->conf.client_max_header_size) {
                     c->keepalive = 0;
                     respond_text(c, 431, "request headers are too large", NULL);
                     conn_close_after_write(c, 1);
@@ -538,7 +549,7 @@ static void conn_read(struct bufferevent *bev, void *arg)
             char *head = (char *)evbuffer_pullup(in, (ssize_t)hlen);
             const char *why = "bad request", *extra = NULL;
             int status;
-            if (hlen > XDS_MAX_HEADER_BYTES) {
+            if (hlen > (size_t)c->w->conf.client_max_header_size) {
                 status = 431;
                 why = "request headers are too large";
             } else {
@@ -588,6 +599,8 @@ static void conn_read(struct bufferevent *bev, void *arg)
             xds_buf_free(&c->body);
 
         c->state = C_IDLE;
+        c->in_request = 0;
+        evtimer_del(c->deadline);
         conn_set_idle_timeout(c);
         if (!c->keepalive || c->w->stopping) {
             conn_close_after_write(c, 0);
@@ -629,12 +642,37 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
     conn_free(c);
 }
 
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    xds_conn_t *c = arg;
+    (void)fd;
+    (void)what;
+    if (c->closing)
+        return;
+    xds_log(XDS_LOG_INFO, "worker %d: %s: request not complete within read_timeout, closing",
+            c->w->id, c->peer);
+    c->keepalive = 0;
+    respond_text(c, 408, "request not complete within read_timeout", NULL);
+    conn_close_after_write(c, 0);
+}
+
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
                       void *arg)
 {
     xds_worker_t *w = arg;
     (void)l;
     (void)salen;
+
+    if (w->nconns >= (size_t)w->conf.max_connections) {
+        time_t now = time(NULL);
+        if (now - w->last_full_log >= 10) {
+            xds_log(XDS_LOG_WARN, "worker %d: max_connections (%lld) reached, refusing new ones",
+                    w->id, (long long)w->conf.max_connections);
+            w->last_full_log = now;
+        }
+        close(fd);
+        return;
+    }
 
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -653,6 +691,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     w->conns = c;
     w->nconns++;
     c->state = C_IDLE;
+    c->deadline = evtimer_new(w->base, on_deadline, c);
     bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
     conn_set_idle_timeout(c);
     bufferevent_enable(c->bev, EV_READ);

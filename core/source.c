@@ -108,6 +108,13 @@ static int api_publish(xdsd_source_t *s, const char *json, size_t len, const cha
 {
     char err[XDS_ERRLEN], reason[XDS_ERRLEN + 256];
 
+    if ((int64_t)len > s->max_document_size) {
+        snprintf(reason, sizeof(reason), "%s: document is %zu bytes, over max_document_size %lld",
+                 origin ? origin : "document", len, (long long)s->max_document_size);
+        set_failing(s, reason);
+        s->refused = 1;
+        return XDSD_ERROR;
+    }
     xj_t *doc = xj_parse(json, len, XDS_MODEL_MAX_DEPTH, err, sizeof(err));
     if (doc == NULL || xds_model_check_document(doc, s->strict, err, sizeof(err)) != XDS_OK) {
         snprintf(reason, sizeof(reason), "%s: %s", origin ? origin : "document", err);
@@ -158,6 +165,8 @@ static const xds_command_t source_commands[] = {
     {"required", XDS_CONF_TAKE1, xds_conf_set_flag, offsetof(xds_source_t, required), NULL},
     {"stale_after", XDS_CONF_TAKE1, xds_conf_set_msec, offsetof(xds_source_t, stale_after_ms),
      NULL},
+    {"max_document_size", XDS_CONF_TAKE1, xds_conf_set_size,
+     offsetof(xds_source_t, max_document_size), NULL},
     {NULL, 0, NULL, 0, NULL},
 };
 
@@ -186,6 +195,7 @@ xds_source_t *xds_source_create(const xds_cnode_t *block, xds_plugin_t *plugin, 
     s->plugin = plugin;
     s->strict = strict;
     s->required = 1;
+    s->max_document_size = 64 * 1024 * 1024;
     if (host_directives_apply(s, block, err, errlen) != XDS_OK)
         goto failed;
     s->conf = xds_plugin_conf_parse(plugin, block, prefix, err, errlen);

@@ -20,9 +20,10 @@ struct xdsd_source {
     void *conf;           /* plugin conf struct, owned */
     void *state;          /* plugin instance, owned by the plugin */
     int started;
-    int strict;             /* unknown model collections are errors */
-    int required;           /* `required on|off;`: the first snapshot waits for it */
-    int64_t stale_after_ms; /* `stale_after`: 0 = never stale */
+    int strict;                /* unknown model collections are errors */
+    int required;              /* `required on|off;`: the first snapshot waits for it */
+    int64_t stale_after_ms;    /* `stale_after`: 0 = never stale */
+    int64_t max_document_size; /* `max_document_size`: larger documents are refused */
 
     xj_t *doc;        /* last good document, owned; NULL until the first publish */
     uint64_t updates; /* accepted publishes */

@@ -31,9 +31,10 @@
  *
  * Directives the host keeps for itself in every source block (a plugin may
  * not declare them): `plugin NAME;`, `required on|off;` (default on: the
- * first snapshot waits for this source's first good document) and
+ * first snapshot waits for this source's first good document),
  * `stale_after DURATION;` (default off: flag the source's data as stale when
- * its last successful refresh is older than this).
+ * its last successful refresh is older than this) and `max_document_size
+ * SIZE;` (default 64m: a larger published document is refused).
  *
  * ABI changelog
  *   1.0  first version: create/start/destroy, directives of type string,

@@ -177,3 +177,69 @@ def test_large_snapshot_is_fast(xdsd):
         check_discovery_body(type_path, r.body)
     record_timing("slowest poll with %d services" % n, worst)
     assert worst < 1.0 * SLOW
+
+
+def test_client_max_header_size(xdsd):
+    xdsd.start(xdsd.conf(xdsd.file_source(basic_model()), discovery="client_max_header_size 2k;"))
+    ok = raw(xdsd.port, post(small_body(), extra=b"X-Pad: " + b"a" * 1000 + b"\r\n"))
+    assert ok.startswith(b"HTTP/1.1 200 "), ok[:100]
+    out = raw(xdsd.port, post(small_body(), extra=b"X-Pad: " + b"a" * 3000 + b"\r\n"))
+    assert out.startswith(b"HTTP/1.1 431 "), out[:100]
+
+
+def test_max_connections_per_worker(xdsd):
+    xdsd.start(xdsd.conf(xdsd.file_source(basic_model()), discovery="max_connections 2;")
+               .replace("workers 2;", "workers 1;"))
+    held = [socket.create_connection(("127.0.0.1", xdsd.port), timeout=5 * SLOW) for _ in range(2)]
+    try:
+        time.sleep(0.2 * SLOW)
+        extra = socket.create_connection(("127.0.0.1", xdsd.port), timeout=5 * SLOW)
+        extra.settimeout(2 * SLOW)
+        try:
+            extra.sendall(post(small_body()))
+            got = extra.recv(100)
+        except (ConnectionResetError, BrokenPipeError):
+            got = b""
+        extra.close()
+        assert got == b"", got  # closed without an answer
+        xdsd.wait_log(r"max_connections \(2\) reached")
+        held[0].sendall(post(small_body()))  # the held ones still work
+        assert held[0].recv(100).startswith(b"HTTP/1.1 200 ")
+    finally:
+        for s in held:
+            s.close()
+    time.sleep(0.2 * SLOW)
+    assert xdsd.poll("clusters").status == 200  # room again
+
+
+def test_slowloris_is_cut_off(xdsd):
+    """A request trickling in a byte at a time never idles long enough for an
+    inactivity timeout; read_timeout bounds the whole request."""
+    xdsd.start(xdsd.conf(xdsd.file_source(basic_model()), discovery="read_timeout 600ms;"))
+    s = socket.create_connection(("127.0.0.1", xdsd.port), timeout=5 * SLOW)
+    t0 = time.monotonic()
+    data = post(small_body())
+    got = b""
+    try:
+        for b in data:
+            s.sendall(bytes([b]))
+            time.sleep(0.1)
+            s.setblocking(False)
+            try:
+                got += s.recv(1000)
+            except BlockingIOError:
+                pass
+            s.setblocking(True)
+            if got or time.monotonic() - t0 > 5 * SLOW:
+                break
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    s.settimeout(2 * SLOW)
+    try:
+        got += s.recv(1000)
+    except (socket.timeout, ConnectionResetError):
+        pass
+    s.close()
+    assert got.startswith(b"HTTP/1.1 408 "), got[:100]
+    assert time.monotonic() - t0 < 3 * SLOW
+    xdsd.wait_log(r"request not complete within read_timeout")

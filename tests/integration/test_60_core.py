@@ -90,3 +90,13 @@ def test_host_directives_are_checked(xdsd):
     r = run_xdsd(["-t", "-c", conf])
     assert r.returncode == 1
     assert re.search(r':\d+: directive "required": invalid value "maybe"', r.stderr), r.stderr
+
+
+def test_max_document_size(xdsd):
+    model = {"services": [service("a", listeners=None)]}
+    xdsd.start(xdsd.conf(xdsd.file_source(model, extra="poll_interval 100ms; max_document_size 2k;")))
+    v0 = xdsd.poll("clusters").version
+    big = {"services": [service("svc-%03d" % i, listeners=None) for i in range(40)]}
+    (xdsd.dir / "catalog.json").write_text(json.dumps(big))
+    xdsd.wait_log(r'source "catalog": .*catalog.json: document is \d+ bytes, over max_document_size 2048')
+    assert xdsd.poll("clusters").version == v0
