@@ -12,6 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "config.h"
 #include "cycle.h"
 #include "log.h"
@@ -70,6 +73,8 @@ int xds_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 
 int xds_discovery_conf_differs(const xds_discovery_conf_t *a, const xds_discovery_conf_t *b)
 {
+    if (a->ssl_ctx || b->ssl_ctx)
+        return 1;
     return a->addrlen != b->addrlen || memcmp(&a->addr, &b->addr, a->addrlen) != 0 ||
            a->workers != b->workers || a->client_max_body_size != b->client_max_body_size ||
            a->client_max_header_size != b->client_max_header_size ||
@@ -154,10 +159,69 @@ static const xds_command_t discovery_commands[] = {
      offsetof(xds_discovery_conf_t, read_timeout_ms), NULL},
     {"shutdown_timeout", XDS_CONF_TAKE1, xds_conf_set_msec,
      offsetof(xds_discovery_conf_t, shutdown_timeout_ms), NULL},
+    {"ssl_certificate", XDS_CONF_TAKE1, set_path, offsetof(xds_discovery_conf_t, ssl_certificate),
+     NULL},
+    {"ssl_certificate_key", XDS_CONF_TAKE1, set_path,
+     offsetof(xds_discovery_conf_t, ssl_certificate_key), NULL},
+    {"ssl_client_certificate", XDS_CONF_TAKE1, set_path,
+     offsetof(xds_discovery_conf_t, ssl_client_certificate), NULL},
+    {"ssl_verify_client", XDS_CONF_TAKE1, xds_conf_set_flag,
+     offsetof(xds_discovery_conf_t, ssl_verify_client), NULL},
     {NULL, 0, NULL, 0, NULL},
 };
 
 static __thread char *block_err; /* full "FILE:LINE: ..." from a nested apply */
+
+/* "reason" of OpenSSL's last error, for messages. */
+static const char *ssl_reason(void)
+{
+    static __thread char buf[256];
+    unsigned long e = ERR_get_error();
+    ERR_clear_error();
+    if (e == 0)
+        return "unknown error";
+    ERR_error_string_n(e, buf, sizeof(buf));
+    return buf;
+}
+
+/* The TLS server context of the discovery listener: TLS 1.2+, the
+ * certificate chain and key, and with ssl_verify_client a required client
+ * certificate signed by ssl_client_certificate. */
+static const char *make_ssl_ctx(xds_discovery_conf_t *d)
+{
+    if (d->ssl_certificate == NULL && d->ssl_certificate_key == NULL &&
+        d->ssl_client_certificate == NULL && !d->ssl_verify_client)
+        return NULL;
+    if (d->ssl_certificate == NULL || d->ssl_certificate_key == NULL)
+        return "TLS needs both ssl_certificate and ssl_certificate_key";
+    if (d->ssl_verify_client && d->ssl_client_certificate == NULL)
+        return "ssl_verify_client on needs ssl_client_certificate (the CA of the proxies)";
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == NULL)
+        return xds_conf_errf("SSL_CTX_new: %s", ssl_reason());
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    d->ssl_ctx = ctx;
+    if (SSL_CTX_use_certificate_chain_file(ctx, d->ssl_certificate) != 1)
+        return xds_conf_errf("ssl_certificate \"%s\": %s", d->ssl_certificate, ssl_reason());
+    if (SSL_CTX_use_PrivateKey_file(ctx, d->ssl_certificate_key, SSL_FILETYPE_PEM) != 1)
+        return xds_conf_errf("ssl_certificate_key \"%s\": %s", d->ssl_certificate_key,
+                             ssl_reason());
+    if (SSL_CTX_check_private_key(ctx) != 1)
+        return xds_conf_errf("ssl_certificate_key \"%s\" does not match ssl_certificate: %s",
+                             d->ssl_certificate_key, ssl_reason());
+    if (d->ssl_client_certificate) {
+        if (SSL_CTX_load_verify_locations(ctx, d->ssl_client_certificate, NULL) != 1)
+            return xds_conf_errf("ssl_client_certificate \"%s\": %s", d->ssl_client_certificate,
+                                 ssl_reason());
+        SSL_CTX_set_verify(ctx,
+                           d->ssl_verify_client ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT
+                                                : SSL_VERIFY_PEER,
+                           NULL);
+    }
+    return NULL;
+}
 
 static const char *set_discovery(const xds_cnode_t *n, const xds_command_t *cmd, void *conf)
 {
@@ -176,6 +240,9 @@ static const char *set_discovery(const xds_cnode_t *n, const xds_command_t *cmd,
         return "max_connections must be at least 1";
     if (c->discovery.read_timeout_ms < 1 || c->discovery.keepalive_timeout_ms < 1)
         return "read_timeout and keepalive_timeout must be positive";
+    const char *tls = make_ssl_ctx(&c->discovery);
+    if (tls)
+        return tls;
     return NULL;
 }
 
@@ -560,6 +627,10 @@ void xds_cycle_free(xds_cycle_t *c)
     free(c->schema_path);
     xds_schema_free(c->schema);
     free(c->discovery.listen);
+    free(c->discovery.ssl_certificate);
+    free(c->discovery.ssl_certificate_key);
+    free(c->discovery.ssl_client_certificate);
+    SSL_CTX_free(c->discovery.ssl_ctx);
     free(c->admin.listen);
     free(c->admin.allow);
     free(c->admin.token_file);

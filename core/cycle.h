@@ -24,6 +24,11 @@ typedef struct {
     int64_t keepalive_timeout_ms;
     int64_t read_timeout_ms;
     int64_t shutdown_timeout_ms;
+
+    /* TLS (all owned; ssl_ctx is an SSL_CTX *, built at load time) */
+    char *ssl_certificate, *ssl_certificate_key, *ssl_client_certificate;
+    int ssl_verify_client;
+    void *ssl_ctx;
 } xds_discovery_conf_t;
 
 typedef struct {
@@ -80,7 +85,8 @@ void xds_cycle_free(xds_cycle_t *c);
 /* Parse "127.0.0.1:8050", "[::1]:8050", "*:8050", "0.0.0.0:8050" or "8050". */
 int xds_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len);
 
-/* 1 when the two discovery confs need different sockets or workers. */
+/* 1 when the two discovery confs need different sockets or workers (always
+ * with TLS, so a reload picks up renewed certificates). */
 int xds_discovery_conf_differs(const xds_discovery_conf_t *a, const xds_discovery_conf_t *b);
 
 #endif

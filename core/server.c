@@ -28,8 +28,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/thread.h>
@@ -56,6 +60,7 @@ struct xds_conn {
     int closing;            /* close once the output drained */
     int linger;             /* the client may still be sending: drain before closing */
     int in_request;         /* bytes of a request arrived, its answer is not queued yet */
+    int tls;                /* the bufferevent is an OpenSSL one */
     char peer[64];          /* "ip:port" of the client */
     struct event *deadline; /* the request being read must be complete by then */
     uint64_t t0;            /* when the request being answered began (ns) */
@@ -325,7 +330,7 @@ static void conn_linger(xds_conn_t *c)
 static void conn_close_after_write(xds_conn_t *c, int linger)
 {
     c->closing = 1;
-    c->linger = linger;
+    c->linger = linger && !c->tls; /* a TLS stream cannot be half-closed under us */
     bufferevent_disable(c->bev, EV_READ);
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
         if (linger)
@@ -636,7 +641,16 @@ static void conn_write(struct bufferevent *bev, void *arg)
 static void conn_event(struct bufferevent *bev, short what, void *arg)
 {
     xds_conn_t *c = arg;
-    (void)bev;
+    if (c->tls && (what & BEV_EVENT_ERROR)) {
+        unsigned long e = bufferevent_get_openssl_error(bev);
+        if (e) {
+            char reason[256];
+            ERR_error_string_n(e, reason, sizeof(reason));
+            xds_log(XDS_LOG_INFO, "worker %d: %s: TLS: %s", c->w->id, c->peer, reason);
+        }
+    }
+    if (what & BEV_EVENT_CONNECTED)
+        return; /* the TLS handshake is done */
     if ((what & BEV_EVENT_TIMEOUT) && c->state != C_IDLE)
         xds_log(XDS_LOG_INFO, "worker %d: client timed out in the middle of a request", c->w->id);
     conn_free(c);
@@ -679,7 +693,19 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     xds_conn_t *c = xds_calloc(1, sizeof(*c));
     c->w = w;
     xds_format_peer(sa, c->peer, sizeof(c->peer));
-    c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (w->conf.ssl_ctx) {
+        SSL *ssl = SSL_new(w->conf.ssl_ctx);
+        c->bev = ssl ? bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                      BEV_OPT_CLOSE_ON_FREE)
+                     : NULL;
+        if (c->bev == NULL && ssl)
+            SSL_free(ssl);
+        if (c->bev)
+            bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+        c->tls = 1;
+    } else {
+        c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    }
     if (c->bev == NULL) {
         close(fd);
         free(c);
@@ -785,6 +811,7 @@ static void worker_free(xds_worker_t *w)
     xds_snapshot_unref(w->snap);
     if (w->base)
         event_base_free(w->base);
+    SSL_CTX_free(w->conf.ssl_ctx);
     free(w);
 }
 
@@ -872,7 +899,11 @@ static worker_set_t *set_start(const xds_discovery_conf_t *dc, char *err, size_t
         set->w[set->n++] = w;
         w->id = (int)i;
         w->conf = *dc;
-        w->conf.listen = NULL;
+        w->conf.listen = NULL; /* the cycle's strings are not the worker's */
+        w->conf.ssl_certificate = w->conf.ssl_certificate_key = NULL;
+        w->conf.ssl_client_certificate = NULL;
+        if (w->conf.ssl_ctx)
+            SSL_CTX_up_ref(w->conf.ssl_ctx);
         atomic_init(&w->pending, NULL);
         w->fd = open_socket(dc, err, errlen);
         if (w->fd < 0)
@@ -903,8 +934,11 @@ static worker_set_t *set_start(const xds_discovery_conf_t *dc, char *err, size_t
         }
         w->thread_started = 1;
     }
-    xds_log(XDS_LOG_NOTICE, "discovery: listening on %s with %zu worker%s", dc->listen, set->n,
-            set->n == 1 ? "" : "s");
+    xds_log(XDS_LOG_NOTICE, "discovery: listening on %s%s with %zu worker%s", dc->listen,
+            dc->ssl_ctx
+                ? (dc->ssl_verify_client ? " (TLS, client certificates required)" : " (TLS)")
+                : "",
+            set->n, set->n == 1 ? "" : "s");
     return set;
 
 failed:

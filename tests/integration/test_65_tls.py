@@ -1,0 +1,141 @@
+"""TLS on the discovery listener: TLS 1.2+ only, the server certificate,
+client certificates required with ssl_verify_client (the standard way Envoy
+authenticates to its control plane), certificates reloaded on SIGHUP, and
+precise conf errors.  Certificates are made by the openssl CLI per test."""
+
+import http.client
+import json
+import signal
+import socket
+import ssl
+import subprocess
+import warnings
+
+import pytest
+
+from conftest import REPO, SLOW, basic_model, discovery_request, run_xdsd, schema
+
+
+def openssl(*args, cwd):
+    subprocess.run(["openssl"] + list(args), cwd=cwd, check=True, capture_output=True)
+
+
+@pytest.fixture
+def pki(tmp_path):
+    """A CA, a server certificate for 127.0.0.1 (two generations) and a client
+    certificate with a SPIFFE URI SAN."""
+    d = tmp_path / "pki"
+    d.mkdir()
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test-ca",
+            "-keyout", "ca.key", "-out", "ca.crt", cwd=d)
+    for name, san in (("server", "IP:127.0.0.1"), ("server2", "IP:127.0.0.1"),
+                      ("client", "URI:spiffe://mesh/edge/proxy-1")):
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=%s" % name,
+                "-keyout", "%s.key" % name, "-out", "%s.csr" % name, cwd=d)
+        (d / ("%s.ext" % name)).write_text("subjectAltName=%s\n" % san)
+        openssl("x509", "-req", "-in", "%s.csr" % name, "-CA", "ca.crt", "-CAkey", "ca.key",
+                "-CAcreateserial", "-days", "2", "-extfile", "%s.ext" % name, "-out", "%s.crt" % name,
+                cwd=d)
+    return d
+
+
+def tls_conf(xdsd, pki, extra=""):
+    return xdsd.conf(xdsd.file_source(basic_model()),
+                     discovery="ssl_certificate %s/server.crt; ssl_certificate_key %s/server.key; %s"
+                     % (pki, pki, extra))
+
+
+def client_ctx(pki, cert=True, max_version=None):
+    ctx = ssl.create_default_context(cafile=str(pki / "ca.crt"))
+    if cert:
+        ctx.load_cert_chain(str(pki / "client.crt"), str(pki / "client.key"))
+    if max_version:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # TLS 1.1 on purpose
+            ctx.maximum_version = max_version
+    return ctx
+
+
+def tls_poll(xdsd, ctx, type_path="clusters"):
+    conn = http.client.HTTPSConnection("127.0.0.1", xdsd.port, context=ctx, timeout=5 * SLOW)
+    try:
+        conn.request("POST", "/v3/discovery:" + type_path,
+                     body=json.dumps(discovery_request(type_path)).encode(),
+                     headers={"Content-Type": "application/json"})
+        r = conn.getresponse()
+        return r.status, r.read(), conn.sock.getpeercert()
+    finally:
+        conn.close()
+
+
+def start_tls(xdsd, conf):
+    # the harness waits with plain HTTP; here readiness is the log line
+    xdsd.start(conf, wait=None)
+    xdsd.wait_log(r"snapshot 1 built")
+
+
+def test_tls_poll_and_tls12_minimum(xdsd, pki):
+    start_tls(xdsd, tls_conf(xdsd, pki))
+    status, body, cert = tls_poll(xdsd, client_ctx(pki, cert=False))
+    assert status == 200
+    schema().check_response(body.decode(), "type.googleapis.com/envoy.config.cluster.v3.Cluster")
+    assert dict(x[0] for x in cert["subject"])["commonName"] == "server"
+    with pytest.raises(ssl.SSLError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            tls_poll(xdsd, client_ctx(pki, cert=False, max_version=ssl.TLSVersion.TLSv1_1))
+    # plain HTTP on the TLS port gets no answer
+    s = socket.create_connection(("127.0.0.1", xdsd.port), timeout=3 * SLOW)
+    s.sendall(b"POST /v3/discovery:clusters HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}")
+    try:
+        data = s.recv(100)
+    except ConnectionResetError:
+        data = b""
+    s.close()
+    assert not data.startswith(b"HTTP/1.1 200"), data
+
+
+def test_client_certificate_required(xdsd, pki):
+    start_tls(xdsd, tls_conf(xdsd, pki, "ssl_client_certificate %s/ca.crt; ssl_verify_client on;" % pki))
+    status, _, _ = tls_poll(xdsd, client_ctx(pki, cert=True))
+    assert status == 200
+    with pytest.raises((ssl.SSLError, ConnectionResetError, http.client.RemoteDisconnected, BrokenPipeError)):
+        tls_poll(xdsd, client_ctx(pki, cert=False))
+    xdsd.wait_log(r"TLS: .*(peer did not return a certificate|certificate required)")
+
+
+def test_certificate_reloaded_on_sighup(xdsd, pki):
+    start_tls(xdsd, tls_conf(xdsd, pki))
+    assert dict(x[0] for x in tls_poll(xdsd, client_ctx(pki, cert=False))[2]["subject"])["commonName"] == "server"
+    (pki / "server.crt").write_bytes((pki / "server2.crt").read_bytes())
+    (pki / "server.key").write_bytes((pki / "server2.key").read_bytes())
+    mark = xdsd.log_size()
+    xdsd.send_signal(signal.SIGHUP)
+    xdsd.wait_log(r"reload complete", after=mark)
+    xdsd.wait_log(r"listening on .* \(TLS\)", after=mark)
+    status, _, cert = tls_poll(xdsd, client_ctx(pki, cert=False))
+    assert status == 200 and dict(x[0] for x in cert["subject"])["commonName"] == "server2"
+
+
+def test_tls_conf_errors(xdsd, pki):
+    cases = [
+        ("ssl_certificate %s/server.crt;" % pki, "TLS needs both ssl_certificate and ssl_certificate_key"),
+        ("ssl_certificate %s/server.crt; ssl_certificate_key %s/client.key;" % (pki, pki),
+         "key values mismatch"),
+        ("ssl_certificate %s/nope.crt; ssl_certificate_key %s/server.key;" % (pki, pki),
+         'ssl_certificate "%s/nope.crt"' % pki),
+        ("ssl_certificate %s/server.crt; ssl_certificate_key %s/server.key; ssl_verify_client on;" % (pki, pki),
+         "ssl_verify_client on needs ssl_client_certificate"),
+    ]
+    for extra, want in cases:
+        conf = xdsd.write_conf(xdsd.conf(xdsd.file_source(basic_model()), discovery=extra))
+        r = run_xdsd(["-T", "-c", conf])
+        assert r.returncode == 1 and want in r.stderr and 'directive "discovery"' in r.stderr, (extra, r.stderr)
+
+
+def test_tls_bootstrap_example_is_valid():
+    yaml = pytest.importorskip("yaml")
+    doc = yaml.safe_load((REPO / "conf" / "examples" / "envoy-bootstrap-tls.yaml").read_text())
+    assert schema().message_errors("envoy.config.bootstrap.v3.Bootstrap", doc) == []
+    tls = doc["static_resources"]["clusters"][0]["transport_socket"]
+    assert tls["typed_config"]["@type"].endswith("UpstreamTlsContext")
