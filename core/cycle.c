@@ -15,6 +15,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "authz.h"
 #include "config.h"
 #include "cycle.h"
 #include "log.h"
@@ -73,8 +74,6 @@ int xds_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 
 int xds_discovery_conf_differs(const xds_discovery_conf_t *a, const xds_discovery_conf_t *b)
 {
-    if (a->ssl_ctx || b->ssl_ctx)
-        return 1;
     return a->addrlen != b->addrlen || memcmp(&a->addr, &b->addr, a->addrlen) != 0 ||
            a->workers != b->workers || a->client_max_body_size != b->client_max_body_size ||
            a->client_max_header_size != b->client_max_header_size ||
@@ -144,7 +143,26 @@ static const char *set_workers(const xds_cnode_t *n, const xds_command_t *cmd, v
     return NULL;
 }
 
+static const char *set_authorize(const xds_cnode_t *n, const xds_command_t *cmd, void *conf)
+{
+    (void)cmd;
+    return xds_authz_add_rule(&((xds_discovery_conf_t *)conf)->authz, n);
+}
+
+static const char *set_secrets_without_cert(const xds_cnode_t *n, const xds_command_t *cmd,
+                                            void *conf)
+{
+    int on;
+    (void)cmd;
+    if (xds_parse_flag(n->args[0], &on) != XDS_OK)
+        return xds_conf_errf("invalid value \"%s\", expected on or off", n->args[0]);
+    xds_authz_set_secrets_without_cert(&((xds_discovery_conf_t *)conf)->authz, on);
+    return NULL;
+}
+
 static const xds_command_t discovery_commands[] = {
+    {"authorize", XDS_CONF_TAKE2 | XDS_CONF_BLOCK | XDS_CONF_MULTI, set_authorize, 0, NULL},
+    {"secrets_without_client_certificate", XDS_CONF_TAKE1, set_secrets_without_cert, 0, NULL},
     {"listen", XDS_CONF_TAKE1 | XDS_CONF_REQ, set_listen, 0, NULL},
     {"workers", XDS_CONF_TAKE1, set_workers, 0, NULL},
     {"client_max_body_size", XDS_CONF_TAKE1, xds_conf_set_size,
@@ -246,7 +264,7 @@ static const char *set_discovery(const xds_cnode_t *n, const xds_command_t *cmd,
     return NULL;
 }
 
-static int parse_cidr(const char *s, xds_cidr_t *c)
+int xds_cidr_parse(const char *s, xds_cidr_t *c)
 {
     char ip[INET6_ADDRSTRLEN + 1];
     const char *slash = strchr(s, '/');
@@ -320,7 +338,7 @@ static const char *set_allow(const xds_cnode_t *n, const xds_command_t *cmd, voi
     (void)cmd;
     for (size_t i = 0; i < n->nargs; i++) {
         xds_cidr_t c;
-        if (parse_cidr(n->args[i], &c) != XDS_OK)
+        if (xds_cidr_parse(n->args[i], &c) != XDS_OK)
             return xds_conf_errf("invalid address range \"%s\" (expected ADDR or ADDR/BITS)",
                                  n->args[i]);
         a->allow = xds_realloc(a->allow, (a->nallow + 1) * sizeof(*a->allow));
@@ -631,6 +649,7 @@ void xds_cycle_free(xds_cycle_t *c)
     free(c->discovery.ssl_certificate_key);
     free(c->discovery.ssl_client_certificate);
     SSL_CTX_free(c->discovery.ssl_ctx);
+    xds_authz_unref(c->discovery.authz);
     free(c->admin.listen);
     free(c->admin.allow);
     free(c->admin.token_file);

@@ -29,6 +29,7 @@ typedef struct {
     char *ssl_certificate, *ssl_certificate_key, *ssl_client_certificate;
     int ssl_verify_client;
     void *ssl_ctx;
+    struct xds_authz *authz; /* authorize rules (owned reference), NULL = allow all */
 } xds_discovery_conf_t;
 
 typedef struct {
@@ -49,6 +50,8 @@ typedef struct {
     int64_t forget_nodes_after_ms;
 } xds_admin_conf_t;
 
+/* Parse "10.0.0.0/8", "::1", "fd00::/8".  XDS_OK or XDS_ERROR. */
+int xds_cidr_parse(const char *s, xds_cidr_t *c);
 /* 1 when sa is inside c. */
 int xds_cidr_match(const xds_cidr_t *c, const struct sockaddr *sa);
 
@@ -85,8 +88,9 @@ void xds_cycle_free(xds_cycle_t *c);
 /* Parse "127.0.0.1:8050", "[::1]:8050", "*:8050", "0.0.0.0:8050" or "8050". */
 int xds_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len);
 
-/* 1 when the two discovery confs need different sockets or workers (always
- * with TLS, so a reload picks up renewed certificates). */
+/* 1 when the two discovery confs need different sockets or workers.  The
+ * TLS context and authorization rules are not compared: a reload hands
+ * those to the running workers. */
 int xds_discovery_conf_differs(const xds_discovery_conf_t *a, const xds_discovery_conf_t *b);
 
 #endif

@@ -38,6 +38,7 @@
 #include <event2/listener.h>
 #include <event2/thread.h>
 
+#include "authz.h"
 #include "log.h"
 #include "nodes.h"
 #include "request.h"
@@ -45,6 +46,30 @@
 #include "stats.h"
 
 #define XDS_OUTPUT_HIGH (4 * 1024 * 1024) /* stop reading pipelined requests above */
+
+/* What a reload may change without new sockets: the TLS context (new
+ * certificates) and the authorization rules.  Each worker holds its own
+ * references; connections already accepted keep their SSL objects. */
+typedef struct {
+    SSL_CTX *ssl_ctx;
+    xds_authz_t *authz;
+} xds_policy_t;
+
+static void policy_from(xds_policy_t *p, const xds_discovery_conf_t *dc)
+{
+    p->ssl_ctx = dc->ssl_ctx;
+    if (p->ssl_ctx)
+        SSL_CTX_up_ref(p->ssl_ctx);
+    p->authz = xds_authz_ref(dc->authz);
+}
+
+static void policy_free(xds_policy_t *p)
+{
+    SSL_CTX_free(p->ssl_ctx);
+    xds_authz_unref(p->authz);
+    p->ssl_ctx = NULL;
+    p->authz = NULL;
+}
 
 typedef struct xds_worker xds_worker_t;
 typedef struct xds_conn xds_conn_t;
@@ -62,6 +87,7 @@ struct xds_conn {
     int in_request;         /* bytes of a request arrived, its answer is not queued yet */
     int tls;                /* the bufferevent is an OpenSSL one */
     char peer[64];          /* "ip:port" of the client */
+    xds_peer_t who;         /* its address and verified certificate, for authorization */
     struct event *deadline; /* the request being read must be complete by then */
     uint64_t t0;            /* when the request being answered began (ns) */
     int http10;
@@ -84,6 +110,8 @@ struct xds_worker {
     struct evconnlistener *listener;
     xds_discovery_conf_t conf; /* copy; the listen string is not used */
     _Atomic(xds_snapshot_t *) pending;
+    xds_policy_t policy;                    /* TLS context and authorization in use */
+    _Atomic(xds_policy_t *) pending_policy; /* handed over by a reload */
     xds_snapshot_t *snap;
     struct event *notify_ev;
     struct event *stop_ev;
@@ -128,6 +156,8 @@ static const char *status_text(int status)
         return "Method Not Allowed";
     case 408:
         return "Request Timeout";
+    case 403:
+        return "Forbidden";
     case 411:
         return "Length Required";
     case 413:
@@ -198,6 +228,16 @@ static void handle_discovery(xds_conn_t *c, const char *body, size_t len)
     if (xds_request_parse(&r, body, len, err, sizeof(err)) != XDS_OK) {
         respond_text(c, 400, err, NULL);
         goto done;
+    }
+    if (w->policy.authz || type->id == XDS_TYPE_SECRETS) {
+        if (c->tls)
+            xds_peer_set_certificate(&c->who, bufferevent_openssl_get_ssl(c->bev));
+        if (xds_authz_check(w->policy.authz, &c->who, &r, type->id == XDS_TYPE_SECRETS, err,
+                            sizeof(err)) != XDS_OK) {
+            xds_log(XDS_LOG_WARN, "worker %d: %s: refused %s: %s", w->id, c->peer, type->path, err);
+            respond_text(c, 403, err, NULL);
+            goto done;
+        }
     }
     if (r.has_type_url && !str_eq(r.type_url, type->type_url)) {
         snprintf(err, sizeof(err),
@@ -280,6 +320,7 @@ static void conn_free(xds_conn_t *c)
         c->next->prev = c->prev;
     w->nconns--;
     bufferevent_free(c->bev);
+    xds_peer_free(&c->who);
     if (c->deadline)
         event_free(c->deadline);
     xds_buf_free(&c->body);
@@ -675,7 +716,6 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 {
     xds_worker_t *w = arg;
     (void)l;
-    (void)salen;
 
     if (w->nconns >= (size_t)w->conf.max_connections) {
         time_t now = time(NULL);
@@ -693,8 +733,10 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     xds_conn_t *c = xds_calloc(1, sizeof(*c));
     c->w = w;
     xds_format_peer(sa, c->peer, sizeof(c->peer));
-    if (w->conf.ssl_ctx) {
-        SSL *ssl = SSL_new(w->conf.ssl_ctx);
+    if ((size_t)salen <= sizeof(c->who.addr))
+        memcpy(&c->who.addr, sa, (size_t)salen);
+    if (w->policy.ssl_ctx) {
+        SSL *ssl = SSL_new(w->policy.ssl_ctx);
         c->bev = ssl ? bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
                                                       BEV_OPT_CLOSE_ON_FREE)
                      : NULL;
@@ -736,6 +778,12 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
 static void on_notify(evutil_socket_t fd, short what, void *arg)
 {
     xds_worker_t *w = arg;
+    xds_policy_t *p = atomic_exchange(&w->pending_policy, NULL);
+    if (p) {
+        policy_free(&w->policy);
+        w->policy = *p;
+        free(p);
+    }
     xds_snapshot_t *s = atomic_exchange(&w->pending, NULL);
     (void)fd;
     (void)what;
@@ -811,7 +859,12 @@ static void worker_free(xds_worker_t *w)
     xds_snapshot_unref(w->snap);
     if (w->base)
         event_base_free(w->base);
-    SSL_CTX_free(w->conf.ssl_ctx);
+    policy_free(&w->policy);
+    xds_policy_t *p = atomic_exchange(&w->pending_policy, NULL);
+    if (p) {
+        policy_free(p);
+        free(p);
+    }
     free(w);
 }
 
@@ -902,8 +955,10 @@ static worker_set_t *set_start(const xds_discovery_conf_t *dc, char *err, size_t
         w->conf.listen = NULL; /* the cycle's strings are not the worker's */
         w->conf.ssl_certificate = w->conf.ssl_certificate_key = NULL;
         w->conf.ssl_client_certificate = NULL;
-        if (w->conf.ssl_ctx)
-            SSL_CTX_up_ref(w->conf.ssl_ctx);
+        policy_from(&w->policy, dc);
+        w->conf.ssl_ctx = NULL; /* the worker's are in w->policy */
+        w->conf.authz = NULL;
+        atomic_init(&w->pending_policy, NULL);
         atomic_init(&w->pending, NULL);
         w->fd = open_socket(dc, err, errlen);
         if (w->fd < 0)
@@ -956,8 +1011,21 @@ int xds_server_start(const xds_discovery_conf_t *dc, char *err, size_t errlen)
 
 int xds_server_reconfigure(const xds_discovery_conf_t *dc, char *err, size_t errlen)
 {
-    if (active && !xds_discovery_conf_differs(&active->w[0]->conf, dc))
+    if (active && !xds_discovery_conf_differs(&active->w[0]->conf, dc)) {
+        /* Same sockets: hand the workers the new TLS context and rules. */
+        for (size_t i = 0; i < active->n; i++) {
+            xds_worker_t *w = active->w[i];
+            xds_policy_t *p = xds_malloc(sizeof(*p));
+            policy_from(p, dc);
+            p = atomic_exchange(&w->pending_policy, p);
+            if (p) {
+                policy_free(p);
+                free(p);
+            }
+            event_active(w->notify_ev, EV_READ, 0);
+        }
         return XDS_OK;
+    }
     const xds_discovery_conf_t *cur = active ? &active->w[0]->conf : NULL;
     if ((cur == NULL || cur->addrlen != dc->addrlen ||
          memcmp(&cur->addr, &dc->addr, dc->addrlen) != 0) &&

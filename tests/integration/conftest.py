@@ -288,10 +288,15 @@ class Xdsd:
         return re.sub(r"\{(port|dir|repo|plugins|test_plugins|pid)\}", lambda m: names[m.group(1)], text)
 
     def conf(self, sources, main="", discovery="", envoy="xds_cluster xds_cluster; refresh_delay 1s;",
-             level="info"):
+             level="info", secrets_open=True):
         """A complete conf: pid and log in self.dir, plugin_dir objs/plugins,
         discovery on 127.0.0.1:self.port with 2 workers, plus `sources`
-        (source blocks) and the extra main/discovery/envoy directives."""
+        (source blocks) and the extra main/discovery/envoy directives.
+        secrets_open: serve SDS without client certificates (xdsd's default
+        refuses; the tests of that pass False), so generic tests can poll
+        every type over plain HTTP."""
+        if secrets_open:
+            discovery = "secrets_without_client_certificate on; " + discovery
         return self.subst(
             "pid {pid};\n"
             "error_log stderr %s;\n"

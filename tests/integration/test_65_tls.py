@@ -9,6 +9,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import time
 import warnings
 
 import pytest
@@ -112,9 +113,16 @@ def test_certificate_reloaded_on_sighup(xdsd, pki):
     mark = xdsd.log_size()
     xdsd.send_signal(signal.SIGHUP)
     xdsd.wait_log(r"reload complete", after=mark)
-    xdsd.wait_log(r"listening on .* \(TLS\)", after=mark)
-    status, _, cert = tls_poll(xdsd, client_ctx(pki, cert=False))
-    assert status == 200 and dict(x[0] for x in cert["subject"])["commonName"] == "server2"
+    # the running workers take the new context (no new sockets, no lost connections)
+    deadline = time.monotonic() + 3 * SLOW
+    while True:
+        status, _, cert = tls_poll(xdsd, client_ctx(pki, cert=False))
+        cn = dict(x[0] for x in cert["subject"])["commonName"]
+        if cn == "server2" or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert status == 200 and cn == "server2"
+    assert "listening on" not in xdsd.log()[mark:]
 
 
 def test_tls_conf_errors(xdsd, pki):
@@ -139,3 +147,78 @@ def test_tls_bootstrap_example_is_valid():
     assert schema().message_errors("envoy.config.bootstrap.v3.Bootstrap", doc) == []
     tls = doc["static_resources"]["clusters"][0]["transport_socket"]
     assert tls["typed_config"]["@type"].endswith("UpstreamTlsContext")
+
+
+# ---- authorization ------------------------------------------------------------
+
+def node_req(type_path, node_id, cluster, names=None):
+    return discovery_request(type_path, resource_names=names, node={"id": node_id, "cluster": cluster})
+
+
+def test_authorize_by_address(xdsd):
+    xdsd.start(xdsd.conf(xdsd.file_source(basic_model()),
+                         discovery="authorize address 127.0.0.0/8 { clusters edge; ids 'edge-*' 'ops'; }"),
+               wait="listening")
+    xdsd.wait_log(r"snapshot 1 built")
+    assert xdsd.poll("clusters", node_req("clusters", "edge-1", "edge")).status == 200
+    assert xdsd.poll("clusters", node_req("clusters", "ops", "edge")).status == 200
+    r = xdsd.poll("clusters", node_req("clusters", "edge-1", "payments"))
+    assert r.status == 403 and b'node "edge-1" (cluster "payments") is not allowed' in r.body, r
+    xdsd.wait_log(r'refused clusters: node "edge-1" \(cluster "payments"\) is not allowed')
+    assert xdsd.poll("clusters", node_req("clusters", "other", "edge")).status == 403
+
+
+def test_authorize_address_not_matching(xdsd):
+    xdsd.start(xdsd.conf(xdsd.file_source(basic_model()),
+                         discovery="authorize address 10.0.0.0/8 { clusters edge; }"), wait="listening")
+    xdsd.wait_log(r"snapshot 1 built")
+    r = xdsd.poll("clusters", node_req("clusters", "edge-1", "edge"))
+    assert r.status == 403 and b"no authorize rule matches this client" in r.body
+
+
+def test_authorize_by_certificate_identity(xdsd, pki):
+    extra = ("ssl_client_certificate %s/ca.crt; ssl_verify_client on; "
+             "authorize identity 'spiffe://mesh/edge/*' { clusters edge; ids 'proxy-*'; }" % pki)
+    start_tls(xdsd, xdsd.conf(xdsd.file_source(basic_model()), secrets_open=False,
+                              discovery="ssl_certificate %s/server.crt; ssl_certificate_key %s/server.key; %s"
+                              % (pki, pki, extra)))
+    ctx = client_ctx(pki, cert=True)
+
+    def poll(node_id, cluster, type_path="clusters"):
+        conn = http.client.HTTPSConnection("127.0.0.1", xdsd.port, context=ctx, timeout=5 * SLOW)
+        try:
+            conn.request("POST", "/v3/discovery:" + type_path,
+                         body=json.dumps(node_req(type_path, node_id, cluster)).encode())
+            r = conn.getresponse()
+            return r.status, r.read()
+        finally:
+            conn.close()
+
+    assert poll("proxy-1", "edge")[0] == 200
+    status, body = poll("proxy-1", "billing")
+    assert status == 403 and b"not allowed" in body
+    assert poll("router-9", "edge")[0] == 403
+    # SDS with a verified client certificate is allowed
+    assert poll("proxy-1", "edge", "secrets")[0] == 200
+
+
+def test_secrets_need_a_client_certificate(xdsd, pki):
+    xdsd.start(xdsd.conf(xdsd.file_source(basic_model()), secrets_open=False))
+    r = xdsd.poll("secrets")
+    assert r.status == 403 and b"verified client certificate" in r.body, r
+    assert xdsd.poll("clusters").status == 200
+
+
+def test_secrets_without_client_certificate_when_asked(xdsd):
+    xdsd.start(xdsd.conf(xdsd.file_source(basic_model()), secrets_open=False,
+                         discovery="secrets_without_client_certificate on;"))
+    assert xdsd.poll("secrets").status == 200
+
+
+def test_authorize_conf_errors(xdsd):
+    for extra, want in (("authorize address 300.0.0.0/8 { }", 'invalid address range "300.0.0.0/8"'),
+                        ("authorize person bob { }", 'unknown kind "person"'),
+                        ("authorize address 10.0.0.0/8 { zones a; }", '"zones": expected clusters')):
+        conf = xdsd.write_conf(xdsd.conf(xdsd.file_source(basic_model()), discovery=extra))
+        r = run_xdsd(["-T", "-c", conf])
+        assert r.returncode == 1 and want in r.stderr, (extra, r.stderr)
