@@ -19,7 +19,8 @@
 #include "model.h"
 #include "source.h"
 
-#define XDS_MODEL_MAX_DEPTH 64
+#define XDS_MODEL_MAX_DEPTH   64
+#define XDS_FAIL_LOG_INTERVAL 10 /* seconds between two logged reasons of one failing source */
 
 static struct event_base *main_base;
 static void (*on_change)(void);
@@ -96,9 +97,18 @@ static void set_failing(xds_source_t *s, const char *reason)
     s->failures++;
     s->failures_total++;
     s->last_error_at = time(NULL);
-    if (!s->failing || s->last_error == NULL || strcmp(s->last_error, reason) != 0)
+    /* Log the change into failing at once; after that a different reason
+     * at most every XDS_FAIL_LOG_INTERVAL seconds (a source failing in a new
+     * way on every retry must not flood the log); the same one never. */
+    time_t now = time(NULL);
+    if (!s->failing || (s->last_error && strcmp(s->last_error, reason) != 0 &&
+                        now - s->last_fail_log >= XDS_FAIL_LOG_INTERVAL)) {
         xds_log(XDS_LOG_ERR, "source \"%s\": %s%s", s->name, reason,
                 s->doc ? " (still serving its last good document)" : "");
+        if (s->failing && s->failures > 2)
+            xds_log(XDS_LOG_ERR, "source \"%s\": %u consecutive failures", s->name, s->failures);
+        s->last_fail_log = now;
+    }
     s->failing = 1;
     free(s->last_error);
     s->last_error = xds_strdup(reason);

@@ -100,3 +100,22 @@ def test_max_document_size(xdsd):
     (xdsd.dir / "catalog.json").write_text(json.dumps(big))
     xdsd.wait_log(r'source "catalog": .*catalog.json: document is \d+ bytes, over max_document_size 2048')
     assert xdsd.poll("clusters").version == v0
+
+
+def test_a_source_failing_every_way_harms_nothing(xdsd):
+    """A plugin that publishes garbage of every kind (invalid, binary,
+    truncated, 100,000 levels deep, 3 MiB, wrong shape) or reports a new
+    failure every 10 ms: the good source keeps being served at the same
+    version, the daemon stays responsive, and the log is not flooded."""
+    model = {"services": [service("a", listeners=None)]}
+    sources = (xdsd.file_source(model) +
+               "source bad { plugin always_fail; required off; max_document_size 1m; }\n")
+    xdsd.start(xdsd.conf(sources, main="load_plugin always_fail %s/always_fail.so;" % TEST_PLUGIN_DIR))
+    v0 = xdsd.poll("clusters").version
+    time.sleep(1.0 * SLOW)
+    for _ in range(20):
+        r = xdsd.poll("clusters")
+        assert r.status == 200 and r.version == v0 and r.names() == ["a"]
+    bad_lines = [l for l in xdsd.log().splitlines() if 'source "bad"' in l]
+    assert 1 <= len(bad_lines) <= 4, bad_lines  # ~100 failures, a handful of lines
+    assert "snapshot 2" not in xdsd.log()  # nothing it sent was ever built

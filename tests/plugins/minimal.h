@@ -25,7 +25,7 @@ __attribute__((unused)) static int noop_create(const xdsd_host_api_t *api, xdsd_
     return XDSD_OK;
 }
 
-static int noop_start(void *state, char *err, size_t errlen)
+__attribute__((unused)) static int noop_start(void *state, char *err, size_t errlen)
 {
     (void)state;
     (void)err;
@@ -33,7 +33,7 @@ static int noop_start(void *state, char *err, size_t errlen)
     return XDSD_OK;
 }
 
-static void noop_destroy(void *state)
+__attribute__((unused)) static void noop_destroy(void *state)
 {
     (void)state;
 }
