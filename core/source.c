@@ -20,7 +20,8 @@
 #include "source.h"
 
 #define XDS_MODEL_MAX_DEPTH   64
-#define XDS_FAIL_LOG_INTERVAL 10 /* seconds between two logged reasons of one failing source */
+#define XDS_FAIL_LOG_INTERVAL 10 /* seconds, and at most */
+#define XDS_FAIL_LOG_BURST    5  /* failure lines of one source in that window */
 
 static struct event_base *main_base;
 static void (*on_change)(void);
@@ -97,17 +98,25 @@ static void set_failing(xds_source_t *s, const char *reason)
     s->failures++;
     s->failures_total++;
     s->last_error_at = time(NULL);
-    /* Log the change into failing at once; after that a different reason
-     * at most every XDS_FAIL_LOG_INTERVAL seconds (a source failing in a new
-     * way on every retry must not flood the log); the same one never. */
+    /* Log the change into failing, and each new reason while failing --
+     * but at most XDS_FAIL_LOG_BURST lines per XDS_FAIL_LOG_INTERVAL
+     * seconds, so a source that fails in a new way on every retry cannot
+     * flood the log.  The same reason again is never logged. */
     time_t now = time(NULL);
-    if (!s->failing || (s->last_error && strcmp(s->last_error, reason) != 0 &&
-                        now - s->last_fail_log >= XDS_FAIL_LOG_INTERVAL)) {
-        xds_log(XDS_LOG_ERR, "source \"%s\": %s%s", s->name, reason,
-                s->doc ? " (still serving its last good document)" : "");
-        if (s->failing && s->failures > 2)
-            xds_log(XDS_LOG_ERR, "source \"%s\": %u consecutive failures", s->name, s->failures);
-        s->last_fail_log = now;
+    if (now - s->fail_log_window >= XDS_FAIL_LOG_INTERVAL) {
+        s->fail_log_window = now;
+        s->fail_logs = 0;
+    }
+    if (!s->failing || s->last_error == NULL || strcmp(s->last_error, reason) != 0) {
+        if (s->fail_logs < XDS_FAIL_LOG_BURST)
+            xds_log(XDS_LOG_ERR, "source \"%s\": %s%s", s->name, reason,
+                    s->doc ? " (still serving its last good document)" : "");
+        else if (s->fail_logs == XDS_FAIL_LOG_BURST)
+            xds_log(XDS_LOG_ERR,
+                    "source \"%s\": failing in a new way on every try (%u consecutive failures); "
+                    "not logging its errors for %d s (see /sources)",
+                    s->name, s->failures, XDS_FAIL_LOG_INTERVAL);
+        s->fail_logs++;
     }
     s->failing = 1;
     free(s->last_error);

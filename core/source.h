@@ -35,9 +35,10 @@ struct xdsd_source {
     uint64_t refreshes_total, failures_total;
     char *last_error; /* owned; kept after recovery, for the record */
     time_t last_error_at;
-    time_t last_fail_log; /* when a failure was last logged */
-    time_t last_ok;       /* wall clock of the last successful refresh, 0 = never */
-    int stale;            /* no success for stale_after */
+    time_t fail_log_window; /* start of the current failure-logging window */
+    unsigned fail_logs;     /* failure lines logged in it */
+    time_t last_ok;         /* wall clock of the last successful refresh, 0 = never */
+    int stale;              /* no success for stale_after */
     struct event *stale_ev;
 };
 typedef struct xdsd_source xds_source_t;
