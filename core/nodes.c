@@ -45,7 +45,7 @@ typedef struct node {
     char peer[64];
     int64_t last_seen_ms;
     time_t first_seen_wall;
-    node_type_t t[XDS_TYPE_COUNT];
+    node_type_t *t[XDS_TYPE_COUNT]; /* allocated when the type is first polled */
 } node_t;
 
 typedef struct {
@@ -95,9 +95,12 @@ static void update_str(char **field, xds_str_t s)
 static void node_free(node_t *n)
 {
     for (size_t t = 0; t < XDS_TYPE_COUNT; t++) {
-        for (size_t i = 0; i < n->t[t].nnames; i++)
-            free(n->t[t].names[i]);
-        free(n->t[t].names);
+        if (n->t[t] == NULL)
+            continue;
+        for (size_t i = 0; i < n->t[t]->nnames; i++)
+            free(n->t[t]->names[i]);
+        free(n->t[t]->names);
+        free(n->t[t]);
     }
     free(n->id);
     free(n->cluster);
@@ -218,7 +221,9 @@ void xds_nodes_record(const xds_request_t *r, const xds_type_t *type, int status
     update_str(&n->ua_version, r->user_agent_version);
     snprintf(n->peer, sizeof(n->peer), "%s", peer);
     n->last_seen_ms = now;
-    record_type(&n->t[type->id], r, status, served, now);
+    if (n->t[type->id] == NULL)
+        n->t[type->id] = xds_calloc(1, sizeof(node_type_t));
+    record_type(n->t[type->id], r, status, served, now);
     pthread_mutex_unlock(&sh->lock);
 }
 
@@ -312,8 +317,8 @@ xj_t *xds_nodes_json(const xds_snapshot_t *snap, const char *cluster, const char
                 xj_t *types = xj_object();
                 xds_node_state_t worst = XDS_NODE_CURRENT;
                 for (size_t t = 0; t < XDS_TYPE_COUNT; t++) {
-                    const node_type_t *e = &n->t[t];
-                    if (!e->seen)
+                    const node_type_t *e = n->t[t];
+                    if (e == NULL || !e->seen)
                         continue;
                     char cur[XDS_VERSION_LEN + 1];
                     xds_node_state_t st = type_state(snap, (xds_type_id_t)t, e, now, cur);

@@ -62,9 +62,14 @@ long xds_stype_find(const xds_stype_t *t, const char *name, size_t len)
     return -1;
 }
 
+/* Serialize the resources straight into the type's full response body,
+ * whose version (a hash of the resources) is filled in afterwards: its
+ * place in the prefix has a fixed width.  Each resource's JSON is a slice
+ * of that body, so a snapshot holds every resource once. */
 static void build_type(xds_stype_t *t, const xds_type_t *type, const xds_gen_res_t *in, size_t n)
 {
-    xds_buf_t arena = {0};
+    static const char head[] = "{\"version_info\":\"";
+    xds_buf_t names = {0}, body = {0};
     size_t *name_off = xds_malloc(sizeof(size_t) * (n ? n : 1));
     size_t *json_off = xds_malloc(sizeof(size_t) * (n ? n : 1));
 
@@ -72,50 +77,39 @@ static void build_type(xds_stype_t *t, const xds_type_t *type, const xds_gen_res
     t->n = n;
     t->res = xds_calloc(n ? n : 1, sizeof(xds_sres_t));
 
+    xds_buf_appends(&body, head);
+    size_t version_at = body.len;
+    xds_buf_printf(&body, "%*s\",\"resources\":[", XDS_VERSION_LEN, "");
     for (size_t i = 0; i < n; i++) {
-        name_off[i] = arena.len;
+        name_off[i] = names.len;
         t->res[i].name_len = strlen(in[i].name);
-        xds_buf_append(&arena, in[i].name, t->res[i].name_len + 1);
-        json_off[i] = arena.len;
-        xj_serialize_any(in[i].resource, type->type_url, &arena);
-        t->res[i].json_len = arena.len - json_off[i];
-        xds_buf_append(&arena, "", 1);
+        xds_buf_append(&names, in[i].name, t->res[i].name_len + 1);
+        if (i)
+            xds_buf_append(&body, ",", 1);
+        json_off[i] = body.len;
+        xj_serialize_any(in[i].resource, type->type_url, &body);
+        t->res[i].json_len = body.len - json_off[i];
     }
-    t->arena = xds_buf_detach(&arena, NULL);
+    xds_buf_appends(&body, "],\"type_url\":\"");
+    xds_buf_appends(&body, type->type_url);
+    xds_buf_appends(&body, "\"}");
+    t->arena = xds_buf_detach(&names, NULL);
+    t->body = xds_buf_detach(&body, &t->body_len);
 
-    /* Pointers only once the arena stopped moving. */
+    /* Pointers only once the buffers stopped moving. */
     for (size_t i = 0; i < n; i++) {
         xds_sres_t *r = &t->res[i];
-        XXH128_hash_t h;
         r->name = t->arena + name_off[i];
-        r->json = t->arena + json_off[i];
-        h = XXH3_128bits(r->json, r->json_len);
+        r->json = t->body + json_off[i];
         XXH128_canonical_t c;
-        XXH128_canonicalFromHash(&c, h);
+        XXH128_canonicalFromHash(&c, XXH3_128bits(r->json, r->json_len));
         memcpy(r->hash, c.digest, 16);
     }
     free(name_off);
     free(json_off);
 
     xds_stype_subset_version(t, NULL, n, t->version);
-
-    xds_buf_t body = {0};
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++)
-        total += t->res[i].json_len + 1;
-    xds_buf_reserve(&body, total + 128 + strlen(type->type_url));
-    xds_buf_appends(&body, "{\"version_info\":\"");
-    xds_buf_appends(&body, t->version);
-    xds_buf_appends(&body, "\",\"resources\":[");
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            xds_buf_append(&body, ",", 1);
-        xds_buf_append(&body, t->res[i].json, t->res[i].json_len);
-    }
-    xds_buf_appends(&body, "],\"type_url\":\"");
-    xds_buf_appends(&body, type->type_url);
-    xds_buf_appends(&body, "\"}");
-    t->body = xds_buf_detach(&body, &t->body_len);
+    memcpy(t->body + version_at, t->version, XDS_VERSION_LEN);
 }
 
 xds_snapshot_t *xds_snapshot_build(const xds_gen_out_t *out, uint64_t generation)

@@ -22,7 +22,7 @@
 typedef struct {
     const char *name; /* points into the type's arena */
     size_t name_len;
-    const char *json; /* the Any: {"@type":"...",...}; points into the arena */
+    const char *json; /* the Any: {"@type":"...",...}; a slice of the type's body */
     size_t json_len;
     uint8_t hash[16]; /* XXH3-128 of json */
 } xds_sres_t;
