@@ -164,6 +164,10 @@ int xds_generate(const xds_model_t *m, xds_gen_out_t *out)
         }
     }
     xj_arena_use(prev);
+    if (out->gen_cache_free)
+        out->gen_cache_free(out->gen_cache);
+    out->gen_cache = NULL;
+    out->gen_cache_free = NULL;
     for (size_t t = 0; t < XDS_TYPE_COUNT; t++)
         if (sort_and_check(out, (xds_type_id_t)t) != XDS_OK)
             rc = XDS_ERROR;

@@ -24,6 +24,8 @@ struct xds_gen_out {
     char *error;       /* owned; the first error recorded, or NULL */
     xds_buf_t errors;  /* every distinct error, one a line (at most XDS_GEN_MAX_ERRORS) */
     xj_arena_t *arena; /* owned; xds_generate builds every resource tree in it */
+    void *gen_cache;   /* generators' per-build scratch (modules/gen_util.c) */
+    void (*gen_cache_free)(void *); /* frees it; called at the end of xds_generate */
     size_t nerrors;
 };
 

@@ -41,14 +41,13 @@ static int generate_clusters(const xds_model_t *m, xds_gen_out_t *out)
 
     for (size_t i = 0; i < m->services.n; i++) {
         const xds_model_item_t *it = &m->services.items[i];
-        gen_service_t svc;
-        int rc = gen_service_parse(out, it, &svc);
+        const gen_service_t *svc = gen_service_get(out, m, i);
+        int rc = svc ? XDS_OK : XDS_ERROR;
 
-        if (rc == XDS_OK) {
+        if (svc) {
             snprintf(origin, sizeof(origin), "services[%s] (source %s)", it->name, it->source);
-            rc = xds_gen_add(out, XDS_TYPE_CLUSTERS, svc.name, cluster_of(m, &svc), origin);
+            rc = xds_gen_add(out, XDS_TYPE_CLUSTERS, svc->name, cluster_of(m, svc), origin);
         }
-        gen_service_free(&svc);
         if (rc != XDS_OK)
             failed = 1; /* go on: report every service's mistakes */
     }

@@ -16,17 +16,16 @@ static int generate_endpoints(const xds_model_t *m, xds_gen_out_t *out)
 
     for (size_t i = 0; i < m->services.n; i++) {
         const xds_model_item_t *it = &m->services.items[i];
-        gen_service_t svc;
-        int rc = gen_service_parse(out, it, &svc);
+        const gen_service_t *svc = gen_service_get(out, m, i);
+        int rc = svc ? XDS_OK : XDS_ERROR;
 
-        if (rc == XDS_OK && svc.discovery == GEN_DISCOVERY_EDS) {
+        if (svc && svc->discovery == GEN_DISCOVERY_EDS) {
             xj_t *cla = xj_object();
-            xj_object_put(cla, "cluster_name", xj_string(svc.name));
-            xj_object_put(cla, "endpoints", gen_locality_endpoints(&svc));
+            xj_object_put(cla, "cluster_name", xj_string(svc->name));
+            xj_object_put(cla, "endpoints", gen_locality_endpoints(svc));
             snprintf(origin, sizeof(origin), "services[%s] (source %s)", it->name, it->source);
-            rc = xds_gen_add(out, XDS_TYPE_ENDPOINTS, svc.name, cla, origin);
+            rc = xds_gen_add(out, XDS_TYPE_ENDPOINTS, svc->name, cla, origin);
         }
-        gen_service_free(&svc);
         if (rc != XDS_OK)
             failed = 1; /* go on: report every service's mistakes */
     }

@@ -160,11 +160,14 @@ static int generate_routes(const xds_model_t *m, xds_gen_out_t *out)
             goto failed;
         xds_name_index_put(&lix, lis.name, l, NULL);
     }
-    for (; parsed < ns; parsed++)
-        if (gen_service_parse(out, &m->services.items[parsed], &svcs[parsed]) != XDS_OK) {
-            parsed++;
+    /* Shallow copies of the build's parsed services (sorted below); the
+     * build owns what they point to. */
+    for (; parsed < ns; parsed++) {
+        const gen_service_t *svc = gen_service_get(out, m, parsed);
+        if (svc == NULL)
             goto failed;
-        }
+        svcs[parsed] = *svc;
+    }
     qsort(svcs, ns, sizeof(gen_service_t), cmp_service);
     if (place_services(m, out, svcs, ns, &lix, lists) != XDS_OK)
         goto failed;
@@ -181,8 +184,6 @@ static int generate_routes(const xds_model_t *m, xds_gen_out_t *out)
     rc = XDS_OK;
 
 failed:
-    for (size_t s = 0; s < parsed; s++)
-        gen_service_free(&svcs[s]);
     for (size_t l = 0; l < nl; l++)
         free(lists[l].svc);
     free(lists);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "gen_util.h"
+#include "genout.h"
 
 static const char *const enum_health[] = {"UNKNOWN", "HEALTHY",  "UNHEALTHY", "DRAINING",
                                           "TIMEOUT", "DEGRADED", NULL};
@@ -564,6 +565,44 @@ int gen_service_parse(xds_gen_out_t *out, const xds_model_item_t *it, gen_servic
         }
     }
     return XDS_OK;
+}
+
+typedef struct {
+    const xds_model_t *m;
+    gen_service_t *svc;
+    signed char *state; /* 0 not parsed yet, 1 valid, -1 invalid */
+} svc_cache_t;
+
+static void svc_cache_free(void *p)
+{
+    svc_cache_t *c = p;
+    for (size_t i = 0; c && i < c->m->services.n; i++)
+        if (c->state[i])
+            gen_service_free(&c->svc[i]);
+    if (c) {
+        free(c->svc);
+        free(c->state);
+        free(c);
+    }
+}
+
+const gen_service_t *gen_service_get(xds_gen_out_t *out, const xds_model_t *m, size_t i)
+{
+    svc_cache_t *c = out->gen_cache;
+    if (c == NULL || c->m != m) {
+        if (out->gen_cache_free)
+            out->gen_cache_free(out->gen_cache);
+        size_t n = m->services.n ? m->services.n : 1;
+        c = xds_calloc(1, sizeof(*c));
+        c->m = m;
+        c->svc = xds_calloc(n, sizeof(gen_service_t));
+        c->state = xds_calloc(n, 1);
+        out->gen_cache = c;
+        out->gen_cache_free = svc_cache_free;
+    }
+    if (c->state[i] == 0)
+        c->state[i] = gen_service_parse(out, &m->services.items[i], &c->svc[i]) == XDS_OK ? 1 : -1;
+    return c->state[i] == 1 ? &c->svc[i] : NULL;
 }
 
 /* Free what gen_service_parse allocated. */

@@ -140,6 +140,11 @@ typedef struct {
  * on out; svc must be freed with gen_service_free either way. */
 int gen_service_parse(xds_gen_out_t *out, const xds_model_item_t *it, gen_service_t *svc);
 void gen_service_free(gen_service_t *svc);
+
+/* Service i of m, parsed once per build and shared by the generators (the
+ * first one to ask reports the service's mistakes).  NULL when the service
+ * is invalid.  The result belongs to the build: never free it. */
+const gen_service_t *gen_service_get(xds_gen_out_t *out, const xds_model_t *m, size_t i);
 /* Check and parse listener it (nothing to free). */
 int gen_listener_parse(xds_gen_out_t *out, const xds_model_item_t *it, gen_listener_t *l);
 
