@@ -41,6 +41,8 @@ typedef struct {
 typedef struct node {
     struct node *next;
     uint64_t hash;
+    char *raw_id; /* the id exactly as sent (may hold NULs), for lookups */
+    size_t raw_id_len;
     char *id, *cluster, *region, *zone, *sub_zone, *ua_name, *ua_version;
     char peer[64];
     int64_t last_seen_ms;
@@ -77,9 +79,65 @@ void xds_nodes_set_default_interval(int64_t ms)
     default_interval_ms = ms > 0 ? ms : 1000;
 }
 
+/* Length of the longest prefix of p (at most n bytes) that is well-formed
+ * UTF-8 cut at a character boundary. */
+static size_t utf8_valid_prefix(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = p[i];
+        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        if (len == 0 || i + len > n)
+            return i;
+        for (size_t k = 1; k < len; k++)
+            if ((p[i + k] & 0xc0) != 0x80)
+                return i;
+        uint32_t cp = len == 1   ? c
+                      : len == 2 ? (uint32_t)(c & 0x1f) << 6 | (p[i + 1] & 0x3f)
+                      : len == 3 ? (uint32_t)(c & 0x0f) << 12 | (uint32_t)(p[i + 1] & 0x3f) << 6 |
+                                       (p[i + 2] & 0x3f)
+                                 : (uint32_t)(c & 0x07) << 18 | (uint32_t)(p[i + 1] & 0x3f) << 12 |
+                                       (uint32_t)(p[i + 2] & 0x3f) << 6 | (p[i + 3] & 0x3f);
+        static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < min_cp[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return i; /* overlong, out of range or a surrogate */
+        i += len;
+    }
+    return n;
+}
+
+/* A copy of what a proxy sent, safe to show and still telling different
+ * strings apart: bytes that are not well-formed UTF-8 (yajl lets some
+ * through) and NULs become "\\xHH", a backslash becomes two, so /nodes is
+ * always valid JSON with one key per proxy (found by fuzzing). */
 static char *dup_str(xds_str_t s)
 {
-    return xds_strndup(s.p, s.n);
+    static const char hex[] = "0123456789abcdef";
+    char *d = xds_malloc(4 * s.n + 1), *o = d;
+    const unsigned char *p = (const unsigned char *)s.p;
+    size_t i = 0;
+    while (i < s.n) {
+        size_t ok = utf8_valid_prefix(p + i, s.n - i);
+        for (size_t k = 0; k < ok; k++, i++) {
+            if (p[i] == 0) {
+                memcpy(o, "\\x00", 4);
+                o += 4;
+            } else {
+                if (p[i] == '\\')
+                    *o++ = '\\';
+                *o++ = (char)p[i];
+            }
+        }
+        if (i < s.n) {
+            *o++ = '\\';
+            *o++ = 'x';
+            *o++ = hex[p[i] >> 4];
+            *o++ = hex[p[i] & 15];
+            i++;
+        }
+    }
+    *o = '\0';
+    return d;
 }
 
 /* Replace *field with s when it differs (nodes rarely change identity); a
@@ -102,6 +160,7 @@ static void node_free(node_t *n)
         free(n->t[t]->names);
         free(n->t[t]);
     }
+    free(n->raw_id);
     free(n->id);
     free(n->cluster);
     free(n->region);
@@ -143,10 +202,16 @@ static int same_names(const node_type_t *e, const xds_request_t *r)
 static void record_type(node_type_t *e, const xds_request_t *r, int status, const char *served,
                         int64_t now)
 {
+    /* Ours are 32 hex digits; anything else is kept, cut at a character
+     * boundary and sanitized, for display. */
     size_t hn = r->version_info.n > HELD_MAX ? HELD_MAX : r->version_info.n;
+    hn = utf8_valid_prefix((const unsigned char *)r->version_info.p, hn) == hn || hn < HELD_MAX
+             ? hn
+             : utf8_valid_prefix((const unsigned char *)r->version_info.p, hn);
+    char *safe = dup_str((xds_str_t){r->version_info.p, hn});
     char held[HELD_MAX + 1];
-    memcpy(held, r->version_info.p, hn);
-    held[hn] = '\0';
+    snprintf(held, sizeof(held), "%s", safe);
+    free(safe);
 
     if (e->seen) {
         double gap = (double)(now - e->last_poll_ms);
@@ -201,12 +266,14 @@ void xds_nodes_record(const xds_request_t *r, const xds_type_t *type, int status
         shard_grow(sh);
     node_t **slot = &sh->buckets[h & (sh->nbuckets - 1)], *n;
     for (n = *slot; n; n = n->next)
-        if (n->hash == h && strlen(n->id) == r->node_id.n &&
-            memcmp(n->id, r->node_id.p, r->node_id.n) == 0)
+        if (n->hash == h && n->raw_id_len == r->node_id.n &&
+            memcmp(n->raw_id, r->node_id.p, r->node_id.n) == 0)
             break;
     if (n == NULL) {
         n = xds_calloc(1, sizeof(*n));
         n->hash = h;
+        n->raw_id = xds_strndup(r->node_id.p, r->node_id.n);
+        n->raw_id_len = r->node_id.n;
         n->id = dup_str(r->node_id);
         n->first_seen_wall = time(NULL);
         n->next = *slot;

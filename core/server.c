@@ -571,16 +571,21 @@ static int read_chunked(xds_conn_t *c, struct evbuffer *in)
             continue;
         }
         char *endp;
+        errno = 0;
         unsigned long sz = strtoul(line, &endp, 16);
-        int bad = endp == line || (*endp != '\0' && *endp != ';');
+        int bad = endp == line || line[0] == '-' || line[0] == '+' ||
+                  (*endp != '\0' && *endp != ';' && *endp != ' ' && *endp != '\t');
+        int huge = errno == ERANGE;
         free(line);
         if (bad)
             return 400;
-        if (sz == 0) {
+        if (sz == 0 && !huge) {
             c->chunk_state = 3;
             continue;
         }
-        if ((int64_t)(c->body.len + sz) > c->w->conf.client_max_body_size)
+        /* Compare without overflow: a size near 2^64 must not wrap around
+         * (found by fuzzing). */
+        if (huge || sz > (unsigned long)c->w->conf.client_max_body_size - c->body.len)
             return 413;
         c->chunk_left = (int64_t)sz;
         c->chunk_state = 1;

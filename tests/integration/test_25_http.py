@@ -243,3 +243,14 @@ def test_slowloris_is_cut_off(xdsd):
     assert got.startswith(b"HTTP/1.1 408 "), got[:100]
     assert time.monotonic() - t0 < 3 * SLOW
     xdsd.wait_log(r"request not complete within read_timeout")
+
+
+def test_chunk_size_near_2_64_is_refused(xdsd):
+    """A chunk size that would wrap around when added to the body length
+    (found by fuzzing) gets 413, and the daemon is fine."""
+    xdsd.start(xdsd.conf(xdsd.file_source(basic_model())))
+    for size in (b"ffffffffffffffff", b"fffffffffffffffff0", b"7fffffffffffffff"):
+        out = raw(xdsd.port, b"POST /v3/discovery:clusters HTTP/1.1\r\nHost: x\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n" + size + b"\r\n" + b"x" * 100)
+        assert out.startswith(b"HTTP/1.1 413 "), (size, out[:100])
+    assert xdsd.poll("clusters").status == 200

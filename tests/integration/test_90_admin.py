@@ -313,3 +313,23 @@ def test_status_page_renders_in_chromium(xdsd, tmp_path):
     assert len(set(raw[::7])) > 20, "screenshot looks blank"
     if os.environ.get("XDS_KEEP_SCREENSHOT"):
         shutil.copy(shot, os.environ["XDS_KEEP_SCREENSHOT"])
+
+
+def test_nodes_is_valid_json_whatever_proxies_send(xdsd):
+    """Node ids with NULs, ill-formed UTF-8 that yajl lets through, and a long
+    version cut in the middle of a character (found by fuzzing): /nodes stays
+    strict UTF-8 JSON with one entry per distinct id."""
+    port = start_with_admin(xdsd)
+    bodies = [b'{"node":{"id":"a\\u0000x"}}', b'{"node":{"id":"a\\u0000y"}}', b'{"node":{"id":"a\\\\x00x"}}',
+              b'{"node":{"id":"\xc0\xaf-overlong"}}',
+              b'{"node":{"id":"n1"},"version_info":"' + b"a" * 127 + "é".encode() + b'"}']
+    for b in bodies:
+        r = xdsd.poll("clusters", b, validate=False)
+        assert r.status in (200, 400), r
+    code, hdrs, raw = admin_get(port, "/nodes")
+    assert code == 200
+    doc = json.loads(raw.decode("utf-8", errors="strict"))
+    ids = set(doc["nodes"])
+    assert {"a\\x00x", "a\\x00y", "a\\\\x00x"} <= ids, ids
+    held = doc["nodes"]["n1"]["types"]["clusters"]["version"]
+    assert held == "a" * 127, held  # cut before the split character
