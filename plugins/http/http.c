@@ -86,6 +86,9 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/util.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "xdsd_plugin.h"
 
 #define HTTP_PLUGIN_VERSION "1.0.0"
@@ -197,35 +200,10 @@ XDSD_PLUGIN_EXPORT const xdsd_plugin_t xdsd_plugin_entry = {
 
 /* ---- small helpers ------------------------------------------------------ */
 
-/* Content hash for "is this the body the core already holds": the same
- * xxh64-style rounds as the file plugin.  Not cryptographic. */
-static uint64_t rotl64(uint64_t x, int r)
-{
-    return (x << r) | (x >> (64 - r));
-}
-
+/* Content hash for "did it change": XXH3-64 (xxhash's header, inlined). */
 static uint64_t content_hash(const char *p, size_t len)
 {
-    const uint64_t p1 = 0x9E3779B185EBCA87ull, p2 = 0xC2B2AE3D27D4EB4Full;
-    uint64_t h = 0x27D4EB2F165667C5ull ^ (uint64_t)len;
-    size_t i = 0;
-
-    for (; i + 8 <= len; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        h ^= rotl64(w * p2, 31) * p1;
-        h = rotl64(h, 27) * p1 + 0x85EBCA77C2B2AE63ull;
-    }
-    for (; i < len; i++) {
-        h ^= (uint64_t)(unsigned char)p[i] * 0x27D4EB2F165667C5ull;
-        h = rotl64(h, 11) * p1;
-    }
-    h ^= h >> 33;
-    h *= p2;
-    h ^= h >> 29;
-    h *= 0x165667B19E3779F9ull;
-    h ^= h >> 32;
-    return h;
+    return XXH3_64bits(p, len);
 }
 
 /* xorshift64*: jitter only, not for secrets. */

@@ -81,6 +81,9 @@
 #include <event2/event.h>
 #include <libpq-fe.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "xdsd_plugin.h"
 
 #define PG_PLUGIN_VERSION "1.0.0"
@@ -221,36 +224,10 @@ static void start_query(pg_state_t *st);
 
 /* ---- small helpers -------------------------------------------------------- */
 
-/* Content hash for "did the result change" (xxh64-style rounds, as in the
- * file plugin).  Not cryptographic: whoever writes the table can do worse
- * than collide. */
-static uint64_t rotl64(uint64_t x, int r)
-{
-    return (x << r) | (x >> (64 - r));
-}
-
+/* Content hash for "did it change": XXH3-64 (xxhash's header, inlined). */
 static uint64_t content_hash(const char *p, size_t len)
 {
-    const uint64_t p1 = 0x9E3779B185EBCA87ull, p2 = 0xC2B2AE3D27D4EB4Full;
-    uint64_t h = 0x27D4EB2F165667C5ull ^ (uint64_t)len;
-    size_t i = 0;
-
-    for (; i + 8 <= len; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        h ^= rotl64(w * p2, 31) * p1;
-        h = rotl64(h, 27) * p1 + 0x85EBCA77C2B2AE63ull;
-    }
-    for (; i < len; i++) {
-        h ^= (uint64_t)(unsigned char)p[i] * 0x27D4EB2F165667C5ull;
-        h = rotl64(h, 11) * p1;
-    }
-    h ^= h >> 33;
-    h *= p2;
-    h ^= h >> 29;
-    h *= 0x165667B19E3779F9ull;
-    h ^= h >> 32;
-    return h;
+    return XXH3_64bits(p, len);
 }
 
 static struct timeval ms_to_tv(int64_t ms)
