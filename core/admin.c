@@ -11,6 +11,7 @@
  * allowed addresses without the token, for probes.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/queue.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 
 #include "admin.h"
 #include "build.h"
+#include "group.h"
 #include "log.h"
 #include "nodes.h"
 #include "stats.h"
@@ -214,6 +216,16 @@ static void h_nodes(struct evhttp_request *req, const struct evkeyvalq *q)
     reply_json(req, 200, o);
 }
 
+static void add_refused_group(void *arg, const xds_group_t *g)
+{
+    if (g->error == NULL)
+        return;
+    xj_t *o = xj_array_push(arg, xj_object());
+    xj_t *label = xj_parse(g->label, strlen(g->label), 8, NULL, 0);
+    xj_object_put(o, "node_group", label ? label : xj_string(g->label));
+    xj_object_put(o, "error", xj_string(g->error));
+}
+
 static void h_validation(struct evhttp_request *req)
 {
     const xds_build_stats_t *st = xds_build_stats();
@@ -227,7 +239,72 @@ static void h_validation(struct evhttp_request *req)
     } else {
         xj_object_put(o, "last_refusal", xj_null());
     }
+    xds_snapshot_t *snap = xds_build_current();
+    xds_group_stats_t gs;
+    xds_snapshot_group_stats(snap, &gs);
+    xj_t *g = xj_object_put(o, "node_groups", xj_object());
+    xj_object_put(g, "keys", xj_string(xds_snapshot_group_keys(snap)));
+    xj_object_put(g, "built", xj_int((int64_t)gs.groups));
+    xj_object_put(g, "refused", xj_int((int64_t)gs.failed));
+    xds_snapshot_each_group(snap, add_refused_group, xj_object_put(g, "refusals", xj_array()));
+    xds_snapshot_unref(snap);
     reply_json(req, 200, o);
+}
+
+/* A view's wildcard response, as a poll gets it. */
+static void view_body(const xds_view_t *v, xds_buf_t *b)
+{
+    if (v->body) {
+        xds_buf_append(b, v->body, v->body_len);
+        return;
+    }
+    xds_buf_printf(b, "{\"version_info\":\"%s\",\"resources\":[", v->version);
+    for (size_t i = 0; i < v->nsegs; i++) {
+        if (i)
+            xds_buf_append(b, ",", 1);
+        xds_buf_append(b, v->segs[i].p, v->segs[i].n);
+    }
+    xds_buf_printf(b, "],\"type_url\":\"%s\"}", v->type->type_url);
+}
+
+/* The node a /snapshot query describes: id, cluster (or node_cluster),
+ * region, zone, sub_zone, metadata.<key>.  0 when it names none. */
+static int query_node(const struct evkeyvalq *q, xds_node_attrs_t *a, xds_kv_t *meta,
+                      size_t maxmeta)
+{
+    static const struct {
+        const char *name;
+        size_t off;
+    } fields[] = {
+        {"id", offsetof(xds_node_attrs_t, id)},
+        {"cluster", offsetof(xds_node_attrs_t, cluster)},
+        {"node_cluster", offsetof(xds_node_attrs_t, cluster)},
+        {"region", offsetof(xds_node_attrs_t, region)},
+        {"zone", offsetof(xds_node_attrs_t, zone)},
+        {"sub_zone", offsetof(xds_node_attrs_t, sub_zone)},
+    };
+    int any = 0;
+    memset(a, 0, sizeof(*a));
+    a->meta = meta;
+    for (const struct evkeyval *kv = TAILQ_FIRST(q); kv; kv = TAILQ_NEXT(kv, next)) {
+        for (size_t i = 0; i < xds_nelems(fields); i++)
+            if (strcmp(kv->key, fields[i].name) == 0) {
+                *(xds_str_t *)((char *)a + fields[i].off) =
+                    (xds_str_t){kv->value, strlen(kv->value)};
+                any = 1;
+            }
+        if (strncmp(kv->key, "metadata.", 9) == 0 && kv->key[9] && a->nmeta < maxmeta) {
+            size_t i = a->nmeta++; /* insertion sort: meta must be sorted by key */
+            xds_kv_t e = {{kv->key + 9, strlen(kv->key + 9)}, {kv->value, strlen(kv->value)}};
+            while (i > 0 && strcmp(meta[i - 1].key.p, e.key.p) > 0) {
+                meta[i] = meta[i - 1];
+                i--;
+            }
+            meta[i] = e;
+            any = 1;
+        }
+    }
+    return any;
 }
 
 /* /snapshot and /snapshot/<type>: written straight from the snapshot's
@@ -248,31 +325,42 @@ static void h_snapshot(struct evhttp_request *req, const char *type_path, const 
         reply_error(req, 503, "no snapshot yet");
         return;
     }
-    const char *node_cluster = evhttp_find_header(q, "node_cluster");
+    /* With node attributes in the query: what a proxy with them gets. */
+    xds_node_attrs_t attrs;
+    xds_kv_t meta[32];
+    const xds_group_t *g = &snap->all;
+    int for_node = query_node(q, &attrs, meta, xds_nelems(meta));
+    if (for_node)
+        g = xds_snapshot_group(snap, &attrs);
     xds_buf_t b = {0};
     xds_buf_printf(&b, "{\"generation\":%llu,\"build_ms\":%.3f,",
                    (unsigned long long)snap->generation, snap->build_ms);
-    if (node_cluster) {
-        /* Every proxy shares one snapshot until node groups exist. */
-        xds_buf_appends(&b, "\"node_cluster\":");
-        xj_write_string(&b, node_cluster, strlen(node_cluster));
-        xds_buf_append(&b, ",", 1);
+    if (for_node) {
+        xds_buf_printf(&b, "\"node_group\":%s,", g->label);
+        if (g->error) {
+            xds_buf_appends(&b, "\"error\":");
+            xj_write_string(&b, g->error, strlen(g->error));
+            xds_buf_appends(&b, "}\n");
+            reply(req, 503, "application/json", b.data, b.len);
+            goto done;
+        }
     }
     xds_buf_appends(&b, "\"types\":{");
     int first = 1;
     for (size_t t = 0; t < XDS_TYPE_COUNT; t++) {
-        const xds_stype_t *st = &snap->types[t];
-        if (only ? only->id != t : st->n == 0)
+        const xds_view_t *v = g->views[t];
+        if (only ? only->id != t : v->n == 0)
             continue;
         xds_buf_printf(&b,
                        "%s\"%s\":{\"version\":\"%s\",\"count\":%zu,\"response\":", first ? "" : ",",
-                       st->type->path, st->version, st->n);
-        xds_buf_append(&b, st->body, st->body_len);
+                       v->type->path, v->version, v->n);
+        view_body(v, &b);
         xds_buf_append(&b, "}", 1);
         first = 0;
     }
     xds_buf_appends(&b, "}}\n");
     reply(req, 200, "application/json", b.data, b.len);
+done:
     xds_buf_free(&b);
     xds_snapshot_unref(snap);
 }
@@ -373,6 +461,28 @@ static void h_metrics(struct evhttp_request *req)
         for (size_t t = 0; t < XDS_TYPE_COUNT; t++)
             xds_buf_printf(&b, "xdsd_version_info{type=\"%s\",version=\"%s\"} 1\n",
                            xds_types[t].path, snap->types[t].version);
+        xds_group_stats_t gs;
+        xds_snapshot_group_stats(snap, &gs);
+        metric_help(&b, "xdsd_node_groups", "gauge",
+                    "Node groups built for the snapshot being served (0: every proxy gets the "
+                    "same configuration).");
+        xds_buf_printf(&b, "xdsd_node_groups %zu\n", gs.groups);
+        metric_help(&b, "xdsd_node_groups_refused", "gauge",
+                    "Node groups whose configuration failed validation (their proxies get 503).");
+        xds_buf_printf(&b, "xdsd_node_groups_refused %zu\n", gs.failed);
+        metric_help(&b, "xdsd_node_group_build_seconds_total", "counter",
+                    "Time spent building the node groups of the snapshot being served.");
+        xds_buf_printf(&b, "xdsd_node_group_build_seconds_total %.6f\n", gs.build_ms_total / 1e3);
+        metric_help(&b, "xdsd_node_group_build_seconds_max", "gauge",
+                    "The slowest node group build of the snapshot being served.");
+        xds_buf_printf(&b, "xdsd_node_group_build_seconds_max %.6f\n", gs.build_ms_max / 1e3);
+        metric_help(&b, "xdsd_node_group_resources", "gauge",
+                    "Resources generated for node groups (each stored once, however many groups "
+                    "share it).");
+        xds_buf_printf(&b, "xdsd_node_group_resources %zu\n", gs.resources);
+        metric_help(&b, "xdsd_node_group_views", "gauge",
+                    "Distinct per-type resource sets served to node groups.");
+        xds_buf_printf(&b, "xdsd_node_group_views %zu\n", gs.views);
         xds_snapshot_unref(snap);
     }
     reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);

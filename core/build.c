@@ -17,6 +17,7 @@
 
 #include "build.h"
 #include "genout.h"
+#include "group.h"
 #include "log.h"
 #include "model.h"
 #include "sdnotify.h"
@@ -73,20 +74,10 @@ static void on_schema_problem(void *arg, const char *where, const char *what, co
         xds_gen_error(out, "%s: %s", where, what);
 }
 
-int xds_build_resources(const xds_cycle_t *c, xds_gen_out_t *out)
+int xds_build_resources(const xds_cycle_t *c, xds_gen_out_t *out, xds_world_t **worldp)
 {
-    const xj_t **docs = xds_malloc((c->nsources ? c->nsources : 1) * sizeof(*docs));
-    const char **names = xds_malloc((c->nsources ? c->nsources : 1) * sizeof(*names));
-    for (size_t i = 0; i < c->nsources; i++) {
-        docs[i] = c->sources[i]->doc; /* NULL: skipped by the merge */
-        names[i] = c->sources[i]->name;
-    }
-    xds_model_t model = {0};
-    model.opts.xds_cluster = c->xds_cluster;
-    model.opts.refresh_delay_ms = c->refresh_delay_ms;
-    xds_model_build(&model, docs, names, c->nsources);
-
-    int rc = xds_generate(&model, out);
+    xds_world_t *world = xds_world_new(c); /* the merged model, and what groups need */
+    int rc = xds_generate(xds_world_model(world), out);
     if (rc == XDS_OK && c->schema) {
         double t0 = now_ms();
         size_t n =
@@ -98,9 +89,10 @@ int xds_build_resources(const xds_cycle_t *c, xds_gen_out_t *out)
     }
     if (rc != XDS_OK && out->errors.len == 0)
         xds_gen_error(out, "generator failed");
-    xds_model_free(&model);
-    free(docs);
-    free(names);
+    if (rc == XDS_OK && worldp)
+        *worldp = world;
+    else
+        xds_world_free(world);
     return rc;
 }
 
@@ -131,11 +123,13 @@ static void run_build(evutil_socket_t fd, short what, void *arg)
 
     double t0 = now_ms();
     xds_gen_out_t *out = xds_gen_out_new();
-    if (xds_build_resources(cycle, out) != XDS_OK) {
+    xds_world_t *world = NULL;
+    if (xds_build_resources(cycle, out, &world) != XDS_OK) {
         build_failed(out->errors.data);
         goto done;
     }
     xds_snapshot_t *snap = xds_snapshot_build(out, ++generation);
+    xds_world_attach(world, snap, out); /* node groups, if proxies may differ */
     snap->build_ms = now_ms() - t0;
     xds_server_publish(snap);
     xds_snapshot_unref(current);
@@ -154,6 +148,8 @@ static void run_build(evutil_socket_t fd, short what, void *arg)
         if (snap->types[t].n)
             xds_buf_printf(&summary, " %s=%zu@%.8s", xds_types[t].path, snap->types[t].n,
                            snap->types[t].version);
+    if (snap->world)
+        xds_buf_printf(&summary, "; node groups by %s", xds_snapshot_group_keys(snap));
     xds_log(XDS_LOG_NOTICE, "snapshot %llu built in %.1f ms:%s", (unsigned long long)generation,
             snap->build_ms, summary.len ? summary.data : " (empty)");
     xds_buf_free(&summary);

@@ -47,7 +47,10 @@ const xds_build_stats_t *xds_build_stats(void);
  * e.g. "services[greeter] (source catalog) -> clusters[greeter].
  * connect_timeout: invalid duration \"abc\"".  No I/O. */
 struct xds_gen_out;
-int xds_build_resources(const xds_cycle_t *c, struct xds_gen_out *out);
+struct xds_world;
+/* With worldp, *worldp gets the world the build generated from (group.h)
+ * on success, for xds_world_attach. */
+int xds_build_resources(const xds_cycle_t *c, struct xds_gen_out *out, struct xds_world **worldp);
 
 /* The snapshot being served, with a new reference (or NULL). */
 xds_snapshot_t *xds_build_current(void);

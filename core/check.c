@@ -81,7 +81,7 @@ size_t xds_check_data(xds_cycle_t *c, int64_t wait_ms)
     }
 
     xds_gen_out_t *out = xds_gen_out_new();
-    if (xds_build_resources(c, out) != XDS_OK) {
+    if (xds_build_resources(c, out, NULL) != XDS_OK) {
         for (const char *p = out->errors.data; p && *p;) {
             const char *nl = strchr(p, '\n');
             int len = nl ? (int)(nl - p) : (int)strlen(p);

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "cycle.h"
 #include "log.h"
+#include "match.h"
 #include "schema.h"
 
 int xds_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
@@ -406,10 +407,42 @@ static const char *set_admin(const xds_cnode_t *n, const xds_command_t *cmd, voi
     return NULL;
 }
 
+/* `node_group KEY ...;`: cluster, id, locality (= its three parts),
+ * locality.region|zone|sub_zone, metadata.<key>. */
+static const char *set_node_group(const xds_cnode_t *n, const xds_command_t *cmd, void *conf)
+{
+    xds_cycle_t *c = conf;
+    (void)cmd;
+    for (size_t i = 0; i < c->nnode_group; i++)
+        free(c->node_group[i]);
+    free(c->node_group);
+    c->node_group = xds_calloc(n->nargs * 3, sizeof(char *));
+    c->nnode_group = 0;
+    for (size_t i = 0; i < n->nargs; i++) {
+        const char *a = n->args[i];
+        if (strcmp(a, "locality") == 0) {
+            c->node_group[c->nnode_group++] = xds_strdup("locality.region");
+            c->node_group[c->nnode_group++] = xds_strdup("locality.zone");
+            c->node_group[c->nnode_group++] = xds_strdup("locality.sub_zone");
+        } else if (xds_attr_name_valid(a, strlen(a))) {
+            c->node_group[c->nnode_group++] = xds_strdup(a);
+        } else {
+            return xds_conf_errf("unknown node attribute \"%s\" (expected cluster, id, locality, "
+                                 "locality.region, locality.zone, locality.sub_zone or "
+                                 "metadata.<key>)",
+                                 a);
+        }
+    }
+    return NULL;
+}
+
 static const xds_command_t envoy_commands[] = {
     {"xds_cluster", XDS_CONF_TAKE1, xds_conf_set_str, offsetof(xds_cycle_t, xds_cluster), NULL},
     {"refresh_delay", XDS_CONF_TAKE1, xds_conf_set_msec, offsetof(xds_cycle_t, refresh_delay_ms),
      NULL},
+    {"node_group", XDS_CONF_1MORE, set_node_group, 0, NULL},
+    {"locality_priority", XDS_CONF_TAKE1, xds_conf_set_flag,
+     offsetof(xds_cycle_t, locality_priority), NULL},
     {NULL, 0, NULL, 0, NULL},
 };
 
@@ -615,6 +648,10 @@ xds_cycle_t *xds_cycle_load(const char *conf_file, const char *prefix, char *err
         c->plugin_dir = xds_strdup(XDS_PLUGIN_DIR);
     if (c->xds_cluster == NULL)
         c->xds_cluster = xds_strdup("xds_cluster");
+    if (c->node_group == NULL) {
+        c->node_group = xds_calloc(1, sizeof(char *));
+        c->node_group[c->nnode_group++] = xds_strdup("cluster");
+    }
 
     if (load_sources(c, err, errlen) != XDS_OK)
         goto failed;
@@ -642,6 +679,9 @@ void xds_cycle_free(xds_cycle_t *c)
     free(c->error_log);
     free(c->plugin_dir);
     free(c->xds_cluster);
+    for (size_t i = 0; i < c->nnode_group; i++)
+        free(c->node_group[i]);
+    free(c->node_group);
     free(c->schema_path);
     xds_schema_free(c->schema);
     free(c->discovery.listen);

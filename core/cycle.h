@@ -69,6 +69,9 @@ typedef struct xds_cycle {
     char *schema_path;         /* owned, resolved; NULL = no schema validation */
     struct xds_schema *schema; /* loaded from schema_path, owned */
     int64_t refresh_delay_ms;
+    char **node_group; /* `node_group`: node attributes that split groups, owned */
+    size_t nnode_group;
+    int locality_priority; /* `locality_priority on`: EDS prefers the proxy's zone */
 
     xds_discovery_conf_t discovery;
     xds_admin_conf_t admin;

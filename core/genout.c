@@ -39,6 +39,8 @@ void xds_gen_out_free(xds_gen_out_t *out)
     }
     free(out->error);
     xds_buf_free(&out->errors);
+    if (out->gen_cache_free)
+        out->gen_cache_free(out->gen_cache);
     xj_arena_free(out->arena); /* the generated trees, all at once */
     free(out);
 }
@@ -47,7 +49,7 @@ void xds_gen_out_free(xds_gen_out_t *out)
  * xds_generate finds them after sorting.  XDS_ERROR only for a bad type or
  * a missing name, which are bugs in a generator. */
 int xds_gen_add(xds_gen_out_t *out, xds_type_id_t type, const char *name, xj_t *resource,
-                const char *origin)
+                const xds_model_item_t *from, const char *origin)
 {
     if ((unsigned)type >= XDS_TYPE_COUNT || name == NULL || resource == NULL) {
         xj_free(resource);
@@ -62,6 +64,9 @@ int xds_gen_add(xds_gen_out_t *out, xds_type_id_t type, const char *name, xj_t *
     r->name = xds_strdup(name);
     r->resource = resource;
     r->origin = xds_strdup(origin ? origin : "?");
+    r->coll = from ? from->coll : -1;
+    r->item = from ? from->index : 0;
+    r->gen = out->cur_gen;
     return XDS_OK;
 }
 
@@ -152,11 +157,20 @@ static int sort_and_check(xds_gen_out_t *out, xds_type_id_t t)
 /* Run the generators, sort, and check for duplicates (see genout.h). */
 int xds_generate(const xds_model_t *m, xds_gen_out_t *out)
 {
+    return xds_generate_some(m, out, ~(uint64_t)0);
+}
+
+/* Run the generators of mask, sort, and check for duplicates. */
+int xds_generate_some(const xds_model_t *m, xds_gen_out_t *out, uint64_t mask)
+{
     int rc = XDS_OK;
     xj_arena_t *prev = xj_arena_use(out->arena);
     for (size_t g = 0; g < xds_ngenerators; g++) {
         const xds_generator_t *gen = xds_generators[g];
         size_t before = out->nerrors;
+        if (!(mask & ((uint64_t)1 << g)))
+            continue;
+        out->cur_gen = (int)g;
         if (gen->generate(m, out) != XDS_OK) {
             if (out->nerrors == before && out->error == NULL)
                 xds_gen_error(out, "generator %s failed", gen->name);
@@ -164,10 +178,6 @@ int xds_generate(const xds_model_t *m, xds_gen_out_t *out)
         }
     }
     xj_arena_use(prev);
-    if (out->gen_cache_free)
-        out->gen_cache_free(out->gen_cache);
-    out->gen_cache = NULL;
-    out->gen_cache_free = NULL;
     for (size_t t = 0; t < XDS_TYPE_COUNT; t++)
         if (sort_and_check(out, (xds_type_id_t)t) != XDS_OK)
             rc = XDS_ERROR;

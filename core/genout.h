@@ -16,6 +16,9 @@ typedef struct {
     char *name;     /* owned */
     xj_t *resource; /* owned; the message without "@type" */
     char *origin;   /* owned; "services[greeter] (source catalog)" */
+    int coll;       /* XDS_COLL_* of the item it exists for, or -1: none */
+    size_t item;    /* that item's index in its collection */
+    int gen;        /* index of the generator that made it (xds_generators) */
 } xds_gen_res_t;
 
 struct xds_gen_out {
@@ -24,9 +27,14 @@ struct xds_gen_out {
     char *error;       /* owned; the first error recorded, or NULL */
     xds_buf_t errors;  /* every distinct error, one a line (at most XDS_GEN_MAX_ERRORS) */
     xj_arena_t *arena; /* owned; xds_generate builds every resource tree in it */
-    void *gen_cache;   /* generators' per-build scratch (modules/gen_util.c) */
-    void (*gen_cache_free)(void *); /* frees it; called at the end of xds_generate */
+    void *gen_cache;   /* generators' parsed model (modules/gen_util.c), kept
+                          until xds_gen_out_free so node groups can reuse it */
+    void (*gen_cache_free)(void *); /* frees it; NULL: borrowed, read-only */
     size_t nerrors;
+    int cur_gen; /* the generator running */
+    /* For validation (schema.h): the names references may resolve to, per
+     * type, instead of the names in out (a node group's resources). */
+    const struct xds_name_index *ref_names;
 };
 
 #define XDS_GEN_MAX_ERRORS 100
@@ -44,6 +52,9 @@ void xds_gen_out_free(xds_gen_out_t *out);
  * out->error set (out then holds whatever was generated so far).  Pure: no
  * I/O, may run on any thread. */
 int xds_generate(const xds_model_t *m, xds_gen_out_t *out);
+/* The same with only the generators whose bit is set in mask (bit g:
+ * xds_generators[g]). */
+int xds_generate_some(const xds_model_t *m, xds_gen_out_t *out, uint64_t mask);
 
 /* Name -> index hash table.  Keys are borrowed (they must outlive the
  * table); nocase compares ASCII case-insensitively (for DNS names). */
@@ -53,7 +64,7 @@ typedef struct {
     size_t val;
 } xds_name_slot_t;
 
-typedef struct {
+typedef struct xds_name_index {
     xds_name_slot_t *slots; /* owned; cap is a power of two, NULL keys are free */
     size_t cap, n;
     int nocase;

@@ -54,7 +54,8 @@ static const char *where(const xj_t *v, char *buf, size_t len)
 }
 
 /* Check one collection: an array of objects, each with a unique non-empty
- * string in name_field.  label is "services" or "resources.clusters". */
+ * string in name_field and valid "match" rules if it has any.  label is
+ * "services" or "resources.clusters". */
 static int check_collection(const xj_t *arr, const char *label, const char *name_field, char *err,
                             size_t errlen)
 {
@@ -95,6 +96,13 @@ static int check_collection(const xj_t *arr, const char *label, const char *name
         if (strlen(name->u.str.s) != name->u.str.len) {
             snprintf(err, errlen, "%s[%zu]%s: \"%s\" must not contain a NUL character", label, i,
                      at, name_field);
+            rc = XDS_ERROR;
+            break;
+        }
+        const xj_t *match = xj_get(item, "match");
+        char why[XDS_ERRLEN];
+        if (match != NULL && xds_match_check(match, why, sizeof(why)) != XDS_OK) {
+            snprintf(err, errlen, "%s[%zu]%s: %s", label, i, where(match, at, sizeof(at)), why);
             rc = XDS_ERROR;
             break;
         }
@@ -172,6 +180,28 @@ int xds_model_check_document(const xj_t *doc, int strict, char *err, size_t errl
     return XDS_OK;
 }
 
+xds_doc_t *xds_doc_new(xj_t *root)
+{
+    xds_doc_t *d = xds_malloc(sizeof(*d));
+    atomic_init(&d->refs, 1);
+    d->root = root;
+    return d;
+}
+
+xds_doc_t *xds_doc_ref(xds_doc_t *d)
+{
+    atomic_fetch_add_explicit(&d->refs, 1, memory_order_relaxed);
+    return d;
+}
+
+void xds_doc_unref(xds_doc_t *d)
+{
+    if (d == NULL || atomic_fetch_sub_explicit(&d->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    xj_free(d->root);
+    free(d);
+}
+
 /* Merge state of one collection. */
 typedef struct {
     xds_collection_t *c;
@@ -204,7 +234,7 @@ static void merge_items(merge_t *mg, const xj_t *arr, const char *name_field, co
             mg->cap = mg->cap ? mg->cap * 2 : 16;
             mg->c->items = xds_realloc(mg->c->items, mg->cap * sizeof(xds_model_item_t));
         }
-        mg->c->items[mg->c->n++] = (xds_model_item_t){item, source, name};
+        mg->c->items[mg->c->n++] = (xds_model_item_t){item, source, name, NULL, 0, 0};
     }
 }
 
@@ -252,20 +282,31 @@ int xds_model_build(xds_model_t *m, const xj_t *const *docs, const char *const *
             }
         }
     }
-    for (size_t i = 0; i < xds_nelems(mg); i++)
+    for (size_t i = 0; i < xds_nelems(mg); i++) {
         xds_name_index_free(&mg[i].ix);
+        for (size_t k = 0; k < mg[i].c->n; k++) { /* after the merge: winners only */
+            xds_model_item_t *it = &mg[i].c->items[k];
+            it->index = k;
+            it->coll = (int)i; /* mg[] is laid out as XDS_COLL_* */
+            it->match = xds_match_compile(xj_get(it->item, "match"));
+        }
+    }
     return XDS_OK;
+}
+
+static void free_collection(xds_collection_t *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        xds_match_free((xds_match_t *)c->items[i].match);
+    free(c->items);
+    *c = (xds_collection_t){0};
 }
 
 /* Free the item arrays of m; the documents stay with their sources. */
 void xds_model_free(xds_model_t *m)
 {
-    free(m->services.items);
-    free(m->listeners.items);
-    m->services = (xds_collection_t){0};
-    m->listeners = (xds_collection_t){0};
-    for (size_t t = 0; t < XDS_TYPE_COUNT; t++) {
-        free(m->resources[t].items);
-        m->resources[t] = (xds_collection_t){0};
-    }
+    free_collection(&m->services);
+    free_collection(&m->listeners);
+    for (size_t t = 0; t < XDS_TYPE_COUNT; t++)
+        free_collection(&m->resources[t]);
 }

@@ -9,14 +9,24 @@
 #ifndef XDS_MODEL_H
 #define XDS_MODEL_H
 
+#include <stdatomic.h>
+
 #include "json.h"
+#include "match.h"
 #include "types.h"
 
 typedef struct {
-    const xj_t *item;   /* one element of a collection (an object) */
-    const char *source; /* name of the source block it came from */
-    const char *name;   /* its "name" (or name_field for raw resources) */
+    const xj_t *item;         /* one element of a collection (an object) */
+    const char *source;       /* name of the source block it came from */
+    const char *name;         /* its "name" (or name_field for raw resources) */
+    const xds_match_t *match; /* its "match" rules, or NULL: every proxy */
+    size_t index;             /* its place in its collection of the merged model */
+    int coll;                 /* its collection: XDS_COLL_* */
 } xds_model_item_t;
+
+/* The collections of the model, for xds_model_item_t.coll. */
+enum { XDS_COLL_SERVICES = 0, XDS_COLL_LISTENERS = 1, XDS_COLL_RESOURCES = 2 /* + type id */ };
+#define XDS_NCOLL (XDS_COLL_RESOURCES + XDS_TYPE_COUNT)
 
 typedef struct {
     xds_model_item_t *items; /* in merge order: sources in declaration order, */
@@ -27,6 +37,7 @@ typedef struct {
 typedef struct {
     const char *xds_cluster;  /* bootstrap cluster that serves xDS ("xds_cluster") */
     int64_t refresh_delay_ms; /* REST poll interval put into config sources */
+    int locality_priority;    /* EDS: the proxy's own zone at priority 0 */
 } xds_gen_options_t;
 
 typedef struct xds_model {
@@ -34,7 +45,23 @@ typedef struct xds_model {
     xds_collection_t services;
     xds_collection_t listeners;
     xds_collection_t resources[XDS_TYPE_COUNT]; /* raw pass-through, resources.<path> */
+    /* The node group being generated for: NULL for the whole model (every
+     * item, no proxy in particular), else the group's context, and the
+     * collections hold only the items that match it. */
+    const xds_node_ctx_t *node;
 } xds_model_t;
+
+/* A source's document, shared by the source and every snapshot built from
+ * it (node groups are built from the model long after the build), freed
+ * with the last reference.  Any thread. */
+typedef struct xds_doc {
+    atomic_uint refs;
+    xj_t *root; /* owned */
+} xds_doc_t;
+
+xds_doc_t *xds_doc_new(xj_t *root); /* takes root; one reference */
+xds_doc_t *xds_doc_ref(xds_doc_t *d);
+void xds_doc_unref(xds_doc_t *d); /* d may be NULL */
 
 /* Check one source's document before it is accepted: the top level is an
  * object of known collections (services, listeners: arrays of objects with
@@ -50,31 +77,46 @@ int xds_model_check_document(const xj_t *doc, int strict, char *err, size_t errl
  * and the clash is logged at notice level, naming both sources.  Items are
  * borrowed from docs.  Returns XDS_OK. */
 int xds_model_build(xds_model_t *m, const xj_t *const *docs, const char *const *sources, size_t n);
-/* Free the arrays of m (not the documents). */
+/* Free the arrays and match rules of m (not the documents). */
 void xds_model_free(xds_model_t *m);
 
 /* Where generators put what they make.  Opaque; owned by the build. */
 typedef struct xds_gen_out xds_gen_out_t;
 
 /* Add one resource of type `type` named `name` (copied).  `resource` is the
- * message object without "@type"; ownership passes (also on error).
- * `origin` (borrowed) says where it came from for error messages, e.g.
+ * message object without "@type"; ownership passes (also on error).  `from`
+ * is the model item the resource exists for (a proxy that does not match
+ * it does not get the resource), or NULL for none in particular.  `origin`
+ * (borrowed) says where it came from for error messages, e.g.
  * "services[greeter] (source catalog)".  Appends in O(1); two resources of
  * one type and name are reported by xds_generate (genout.h).  Returns XDS_OK. */
 int xds_gen_add(xds_gen_out_t *out, xds_type_id_t type, const char *name, xj_t *resource,
-                const char *origin);
+                const xds_model_item_t *from, const char *origin);
 
 /* Record the build's error (the first one recorded wins) and return
  * XDS_ERROR.  Message shape: "services[greeter].endpoints[0].port: expected
  * an integer in 1..65535, got \"abc\" (source catalog)". */
 int xds_gen_error(xds_gen_out_t *out, const char *fmt, ...) XDS_PRINTF(2, 3);
 
+/* What a generator's output depends on, which decides what a node group
+ * must generate again rather than take from the whole model's output. */
+enum {
+    XDS_GEN_PER_ITEM = 0, /* each resource on its `from` item alone: a group
+                             takes those of the items that match it */
+    XDS_GEN_PER_SET = 1,  /* on which items are in the model: generated
+                             again for a group that does not match them all */
+    XDS_GEN_PER_NODE = 2  /* on the group's context (model->node) too:
+                             generated again for every group */
+};
+
 /* A generator module (modules/gen_*.c).  generate() reads the model and adds
  * resources; on invalid model data it calls xds_gen_error and returns
- * XDS_ERROR.  Pure: no I/O, no globals, may run on any thread. */
+ * XDS_ERROR.  scope() (NULL: XDS_GEN_PER_ITEM) says what its output depends
+ * on under m's options.  Pure: no I/O, no globals, may run on any thread. */
 typedef struct {
     const char *name; /* "clusters", "endpoints", "listeners", "routes", "raw" */
     int (*generate)(const xds_model_t *model, xds_gen_out_t *out);
+    int (*scope)(const xds_model_t *model);
 } xds_generator_t;
 
 /* The compiled-in generators, in the order they run (core/modules.c). */

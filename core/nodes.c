@@ -16,6 +16,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "group.h"
 #include "nodes.h"
 
 #define NSHARDS  16
@@ -44,6 +45,7 @@ typedef struct node {
     char *raw_id; /* the id exactly as sent (may hold NULs), for lookups */
     size_t raw_id_len;
     char *id, *cluster, *region, *zone, *sub_zone, *ua_name, *ua_version;
+    xds_node_attrs_t *attrs; /* what decides its node group */
     char peer[64];
     int64_t last_seen_ms;
     time_t first_seen_wall;
@@ -168,6 +170,7 @@ static void node_free(node_t *n)
     free(n->sub_zone);
     free(n->ua_name);
     free(n->ua_version);
+    free(n->attrs);
     free(n);
 }
 
@@ -286,6 +289,12 @@ void xds_nodes_record(const xds_request_t *r, const xds_type_t *type, int status
     update_str(&n->sub_zone, r->sub_zone);
     update_str(&n->ua_name, r->user_agent_name);
     update_str(&n->ua_version, r->user_agent_version);
+    xds_node_attrs_t a;
+    xds_request_attrs(r, &a);
+    if (n->attrs == NULL || !xds_attrs_equal(n->attrs, &a)) {
+        free(n->attrs);
+        n->attrs = xds_attrs_dup(&a);
+    }
     snprintf(n->peer, sizeof(n->peer), "%s", peer);
     n->last_seen_ms = now;
     if (n->t[type->id] == NULL)
@@ -319,32 +328,38 @@ size_t xds_nodes_expire(int64_t forget_after_ms)
     return gone;
 }
 
-/* The version current now for what e subscribes to. */
-static void current_version(const xds_snapshot_t *snap, xds_type_id_t t, const node_type_t *e,
-                            char out[XDS_VERSION_LEN + 1])
+/* The version current now for what e, of node n, subscribes to ("" when
+ * its node group's configuration was refused). */
+static void current_version(xds_snapshot_t *snap, xds_type_id_t t, const node_t *node,
+                            const node_type_t *e, char out[XDS_VERSION_LEN + 1])
 {
-    const xds_stype_t *st = &snap->types[t];
+    const xds_group_t *g = xds_snapshot_group(snap, node->attrs);
+    const xds_view_t *st = g->views[t];
+    if (st == NULL) {
+        out[0] = '\0';
+        return;
+    }
     if (e->nnames == 0) {
         memcpy(out, st->version, XDS_VERSION_LEN + 1);
         return;
     }
     size_t *idx = xds_malloc(e->nnames * sizeof(size_t)), n = 0;
     for (size_t i = 0; i < e->nnames; i++) {
-        long k = xds_stype_find(st, e->names[i], strlen(e->names[i]));
+        long k = xds_view_find(st, e->names[i], strlen(e->names[i]));
         if (k >= 0)
             idx[n++] = (size_t)k;
     }
-    xds_stype_subset_version(st, idx, n, out);
+    xds_view_subset_version(st, idx, n, out);
     free(idx);
 }
 
-static xds_node_state_t type_state(const xds_snapshot_t *snap, xds_type_id_t t,
+static xds_node_state_t type_state(xds_snapshot_t *snap, xds_type_id_t t, const node_t *node,
                                    const node_type_t *e, int64_t now, char cur[])
 {
     double interval = e->avg_gap_ms > 0 ? e->avg_gap_ms : 2.0 * (double)default_interval_ms;
     cur[0] = '\0';
     if (snap)
-        current_version(snap, t, e, cur);
+        current_version(snap, t, node, e, cur);
     if ((double)(now - e->last_poll_ms) > 3.0 * interval)
         return XDS_NODE_STALE;
     if (e->nack)
@@ -368,7 +383,7 @@ static xj_t *iso_time(time_t t)
     return xj_string(buf);
 }
 
-xj_t *xds_nodes_json(const xds_snapshot_t *snap, const char *cluster, const char *state,
+xj_t *xds_nodes_json(xds_snapshot_t *snap, const char *cluster, const char *state,
                      size_t counts[XDS_NODE_STATE_COUNT])
 {
     xj_t *out = xj_object();
@@ -388,7 +403,7 @@ xj_t *xds_nodes_json(const xds_snapshot_t *snap, const char *cluster, const char
                     if (e == NULL || !e->seen)
                         continue;
                     char cur[XDS_VERSION_LEN + 1];
-                    xds_node_state_t st = type_state(snap, (xds_type_id_t)t, e, now, cur);
+                    xds_node_state_t st = type_state(snap, (xds_type_id_t)t, n, e, now, cur);
                     if (st > worst)
                         worst = st;
                     xj_t *o = xj_object();

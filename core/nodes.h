@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #include "json.h"
+#include "match.h"
 #include "request.h"
 #include "snapshot.h"
 
@@ -50,7 +51,7 @@ size_t xds_nodes_expire(int64_t forget_after_ms);
  * (the snapshot being served; may be NULL).  cluster / state filter when
  * not NULL.  counts[state] (may be NULL) gets the number of proxies per
  * overall state, over all proxies (filters ignored). */
-xj_t *xds_nodes_json(const xds_snapshot_t *snap, const char *cluster, const char *state,
+xj_t *xds_nodes_json(xds_snapshot_t *snap, const char *cluster, const char *state,
                      size_t counts[XDS_NODE_STATE_COUNT]);
 
 /* Free everything (at exit). */

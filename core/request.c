@@ -36,11 +36,13 @@ enum field {
     F_MAJOR,
     F_MINOR,
     F_PATCH,
+    F_METADATA,
+    F_META_LEAF,
     F_COUNT
 };
 
 /* What a container is. */
-enum ctx { X_OTHER = 0, X_REQUEST, X_NAMES, X_NODE, X_LOCALITY, X_BUILD, X_BUILD_VERSION };
+enum ctx { X_OTHER = 0, X_REQUEST, X_NAMES, X_NODE, X_LOCALITY, X_BUILD, X_BUILD_VERSION, X_META };
 
 #define MAX_TRACKED_DEPTH 8
 
@@ -51,7 +53,9 @@ typedef struct {
     enum field pending;              /* meaning of the value after the last key */
     size_t off[F_COUNT], len[F_COUNT];
     unsigned char set[F_COUNT];
-    const char *error; /* type error found by a callback */
+    const char *error;               /* type error found by a callback */
+    xds_buf_t mpath;                 /* metadata path of the pending leaf: "a.b" */
+    size_t mplen[MAX_TRACKED_DEPTH]; /* mpath's length at each X_META depth */
 } pstate_t;
 
 static enum ctx cur_ctx(const pstate_t *ps)
@@ -68,6 +72,23 @@ static void store(pstate_t *ps, enum field f, const void *s, size_t n)
 }
 
 enum kind { K_NULL, K_STRING, K_SCALAR, K_MAP, K_ARRAY };
+
+/* One scalar leaf of node.metadata: its path and value into the arena. */
+static void meta_leaf(pstate_t *ps, const void *v, size_t n)
+{
+    xds_request_t *r = ps->r;
+    if (r->nmoffs == r->capmoffs) {
+        r->capmoffs = r->capmoffs ? r->capmoffs * 2 : 8;
+        r->moffs = xds_realloc(r->moffs, r->capmoffs * 4 * sizeof(size_t));
+    }
+    size_t *o = &r->moffs[4 * r->nmoffs++];
+    o[0] = r->arena.len;
+    o[1] = ps->mpath.len;
+    xds_buf_append(&r->arena, ps->mpath.data, ps->mpath.len);
+    o[2] = r->arena.len;
+    o[3] = n;
+    xds_buf_append(&r->arena, v, n);
+}
 
 /* Type checks for a value starting at the current position.  Returns 0 (stop
  * parsing) with ps->error set when a field we use has the wrong JSON type;
@@ -118,9 +139,10 @@ static int cb_null(void *ctx)
 static int cb_bool(void *ctx, int b)
 {
     pstate_t *ps = ctx;
-    (void)b;
     if (!on_value_start(ps, K_SCALAR))
         return 0;
+    if (ps->pending == F_META_LEAF)
+        meta_leaf(ps, b ? "true" : "false", b ? 4 : 5);
     ps->pending = F_SKIP;
     return 1;
 }
@@ -132,6 +154,8 @@ static int cb_number(void *ctx, const char *s, size_t n)
         return 0;
     if (ps->pending == F_MAJOR || ps->pending == F_MINOR || ps->pending == F_PATCH)
         store(ps, ps->pending, s, n);
+    else if (ps->pending == F_META_LEAF)
+        meta_leaf(ps, s, n);
     ps->pending = F_SKIP;
     return 1;
 }
@@ -166,6 +190,9 @@ static int cb_string(void *ctx, const unsigned char *s, size_t n)
     case F_UA_VERSION:
         store(ps, ps->pending, s, n);
         break;
+    case F_META_LEAF:
+        meta_leaf(ps, s, n);
+        break;
     default:
         break;
     }
@@ -193,7 +220,15 @@ static int cb_map_key(void *ctx, const unsigned char *k, size_t n)
             : KEY_IS("user_agent_name")          ? F_UA_NAME
             : KEY_IS("user_agent_version")       ? F_UA_VERSION
             : KEY_IS("user_agent_build_version") ? F_UA_BUILD
+            : KEY_IS("metadata")                 ? F_METADATA
                                                  : F_SKIP;
+        break;
+    case X_META:
+        ps->mpath.len = ps->mplen[ps->depth];
+        if (ps->mpath.len)
+            xds_buf_append(&ps->mpath, ".", 1);
+        xds_buf_append(&ps->mpath, k, n);
+        f = F_META_LEAF;
         break;
     case X_LOCALITY:
         f = KEY_IS("region")     ? F_REGION
@@ -221,8 +256,11 @@ static int cb_map_key(void *ctx, const unsigned char *k, size_t n)
 static void push(pstate_t *ps, enum ctx c)
 {
     ps->depth++;
-    if (ps->depth < MAX_TRACKED_DEPTH)
+    if (ps->depth < MAX_TRACKED_DEPTH) {
         ps->ctx[ps->depth] = c;
+        if (c == X_META) /* the path so far: "" for metadata itself */
+            ps->mplen[ps->depth] = ps->pending == F_METADATA ? 0 : ps->mpath.len;
+    }
     ps->pending = F_SKIP;
 }
 
@@ -236,6 +274,8 @@ static int cb_start_map(void *ctx)
                  : ps->pending == F_LOCALITY         ? X_LOCALITY
                  : ps->pending == F_UA_BUILD         ? X_BUILD
                  : ps->pending == F_UA_BUILD_VERSION ? X_BUILD_VERSION
+                 : ps->pending == F_METADATA         ? X_META
+                 : ps->pending == F_META_LEAF        ? X_META
                                                      : X_OTHER;
     push(ps, c);
     return 1;
@@ -318,9 +358,11 @@ int xds_request_parse(xds_request_t *r, const char *body, size_t len, char *err,
             yajl_free_error(h, msg);
         }
         yajl_free(h);
+        xds_buf_free(&ps.mpath);
         return XDS_ERROR;
     }
     yajl_free(h);
+    xds_buf_free(&ps.mpath);
 
     /* The arena has stopped growing: turn offsets into pointers. */
     if (ps.set[F_MAJOR] && !ps.set[F_UA_VERSION]) {
@@ -363,6 +405,19 @@ int xds_request_parse(xds_request_t *r, const char *body, size_t len, char *err,
                 r->names[n++] = r->names[i];
         r->nnames = n;
     }
+    if (r->nmoffs) {
+        r->meta = xds_malloc(r->nmoffs * sizeof(xds_kv_t));
+        for (size_t i = 0; i < r->nmoffs; i++) {
+            const size_t *o = &r->moffs[4 * i];
+            r->meta[i] = (xds_kv_t){{a + o[0], o[1]}, {a + o[2], o[3]}};
+        }
+        qsort(r->meta, r->nmoffs, sizeof(xds_kv_t), cmp_str); /* by key: key comes first */
+        size_t n = 1; /* a key given twice (invalid proto3 JSON): keep one */
+        for (size_t i = 1; i < r->nmoffs; i++)
+            if (cmp_str(&r->meta[i].key, &r->meta[n - 1].key) != 0)
+                r->meta[n++] = r->meta[i];
+        r->nmeta = n;
+    }
     return XDS_OK;
 }
 
@@ -371,5 +426,7 @@ void xds_request_free(xds_request_t *r)
     xds_buf_free(&r->arena);
     free(r->offs);
     free(r->names);
+    free(r->moffs);
+    free(r->meta);
     memset(r, 0, sizeof(*r));
 }

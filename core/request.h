@@ -1,7 +1,8 @@
 /*
  * request.h -- parse the parts of an Envoy DiscoveryRequest (proto3 JSON)
  * that xdsd needs, and nothing else: version_info, type_url,
- * resource_names, node.id and node.cluster.  Unknown fields are skipped, as
+ * resource_names, the node's id, cluster, locality, user agent and the
+ * scalar leaves of its metadata.  Unknown fields are skipped, as
  * newer Envoys add fields.
  */
 #ifndef XDS_REQUEST_H
@@ -13,6 +14,10 @@ typedef struct {
     const char *p; /* not NUL-terminated; points into the request's arena */
     size_t n;
 } xds_str_t;
+
+typedef struct {
+    xds_str_t key, val;
+} xds_kv_t;
 
 typedef struct {
     int has_version; /* version_info present (absent on a first poll) */
@@ -30,11 +35,16 @@ typedef struct {
     xds_str_t user_agent_version;     /* node.user_agent_version, else the
                                          "MAJOR.MINOR.PATCH" of
                                          node.user_agent_build_version.version */
+    xds_kv_t *meta;                   /* node.metadata's scalar leaves ("team", "a.b" for nested
+                                         structs; numbers as written, true/false), sorted by key */
+    size_t nmeta;
 
     /* private */
     xds_buf_t arena;
     size_t *offs;
     size_t noffs, capoffs;
+    size_t *moffs; /* 4 per metadata leaf: key offset, length, value offset, length */
+    size_t nmoffs, capmoffs;
 } xds_request_t;
 
 /* Parse body into r (zeroed by the caller).  Returns XDS_OK, or XDS_ERROR

@@ -1186,8 +1186,12 @@ size_t xds_schema_validate_cb(const xds_schema_t *s, const xds_gen_out_t *out, s
     c->report = report;
     c->arg = arg;
     c->max = max ? max : SIZE_MAX;
-    xs_refs_index(c, out, names);
-    c->names = names;
+    if (out->ref_names) { /* a node group: references resolve among its resources */
+        c->names = out->ref_names;
+    } else {
+        xs_refs_index(c, out, names);
+        c->names = names;
+    }
     for (size_t t = 0; t < XDS_TYPE_COUNT && !full(c); t++) {
         if (out->n[t] == 0)
             continue;
@@ -1211,7 +1215,7 @@ size_t xds_schema_validate_cb(const xds_schema_t *s, const xds_gen_out_t *out, s
                 xs_refs_eds(c, r->resource, r->name);
         }
     }
-    for (size_t t = 0; t < XDS_TYPE_COUNT; t++)
+    for (size_t t = 0; t < XDS_TYPE_COUNT && out->ref_names == NULL; t++)
         xds_name_index_free(&names[t]);
     n = c->problems;
     free(c);

@@ -43,6 +43,9 @@ typedef struct xds_schema xds_schema_t;
  * Returns the schema (free with xds_schema_free) or NULL with err set to
  * "PATH: reason".  Blocking (reads the file): call at conf load time. */
 xds_schema_t *xds_schema_load(const char *path, char *err, size_t errlen);
+/* Another reference (s may be NULL); xds_schema_free drops one and frees
+ * the schema with the last.  Any thread. */
+xds_schema_t *xds_schema_ref(xds_schema_t *s);
 void xds_schema_free(xds_schema_t *s);
 
 /* Number of message types in s (for logs: "schema PATH: N message types"). */

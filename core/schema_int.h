@@ -10,6 +10,8 @@
 #ifndef XDS_SCHEMA_INT_H
 #define XDS_SCHEMA_INT_H
 
+#include <stdatomic.h>
+
 #include "schema.h"
 
 /* FieldDescriptorProto.Type values. */
@@ -219,6 +221,7 @@ struct xs_enum {
 typedef struct xs_chunk xs_chunk_t;
 
 struct xds_schema {
+    atomic_uint refs; /* the cycle's, and every generation's that validates with it */
     xs_chunk_t *arena;
     xs_msg_t **msgs;
     size_t nmsgs, msgs_cap;

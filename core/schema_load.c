@@ -1022,6 +1022,7 @@ xds_schema_t *xds_schema_load(const char *path, char *err, size_t errlen)
         return NULL;
 
     xds_schema_t *s = xds_calloc(1, sizeof(*s));
+    atomic_init(&s->refs, 1);
     loader_t L = {s, err, errlen, path, 0};
     pb_t r = {(const uint8_t *)data, (const uint8_t *)data + len};
     pb_field_t f;
@@ -1058,9 +1059,16 @@ failed:
 }
 
 /* Free s and everything it holds. */
+xds_schema_t *xds_schema_ref(xds_schema_t *s)
+{
+    if (s)
+        atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+    return s;
+}
+
 void xds_schema_free(xds_schema_t *s)
 {
-    if (s == NULL)
+    if (s == NULL || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
         return;
     for (xs_chunk_t *c = s->arena, *next; c != NULL; c = next) {
         next = c->next;

@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@
 #include <xxhash.h>
 
 #include "authz.h"
+#include "group.h"
 #include "log.h"
 #include "nodes.h"
 #include "request.h"
@@ -83,6 +85,8 @@ typedef struct {
     size_t len;
     XXH128_hash_t hash;
     xds_request_t req;
+    const xds_group_t *group; /* its node group in snapshot group_gen */
+    uint64_t group_gen;
 } req_cache_t;
 
 enum conn_state { C_IDLE, C_HEADERS, C_BODY };
@@ -255,6 +259,7 @@ static void handle_discovery(xds_conn_t *c, const char *body, size_t len)
         cache->valid = 1;
         cache->len = len;
         cache->hash = h;
+        cache->group = NULL;
         rq = &cache->req;
     }
     if (w->policy.authz || type->id == XDS_TYPE_SECRETS) {
@@ -276,7 +281,22 @@ static void handle_discovery(xds_conn_t *c, const char *body, size_t len)
         goto done;
     }
 
-    const xds_stype_t *t = &snap->types[type->id];
+    /* The proxy's node group: looked up once per request body and snapshot. */
+    if (cache->group == NULL || cache->group_gen != snap->generation) {
+        xds_node_attrs_t attrs;
+        xds_request_attrs(rq, &attrs);
+        cache->group = xds_snapshot_group(snap, &attrs);
+        cache->group_gen = snap->generation;
+    }
+    const xds_group_t *g = cache->group;
+    if (g->error) {
+        const char *nl = strchr(g->error, '\n');
+        snprintf(err, sizeof(err), "the configuration of node group %s was refused: %.*s", g->label,
+                 (int)(nl ? nl - g->error : (ptrdiff_t)strlen(g->error)), g->error);
+        respond_text(c, 503, err, NULL);
+        goto done;
+    }
+    const xds_view_t *t = g->views[type->id];
     struct evbuffer *out = bufferevent_get_output(c->bev);
 
     if (rq->nnames == 0) {
@@ -286,9 +306,30 @@ static void handle_discovery(xds_conn_t *c, const char *body, size_t len)
             xds_nodes_record(rq, type, 304, t->version, c->peer);
             goto done;
         }
-        write_head(c, 200, "application/json", t->body_len, 1, NULL);
         xds_nodes_record(rq, type, 200, t->version, c->peer);
-        evbuffer_add_reference(out, t->body, t->body_len, unref_cleanup, xds_snapshot_ref(snap));
+        if (t->body) { /* all of the type: its prepared body, one reference */
+            write_head(c, 200, "application/json", t->body_len, 1, NULL);
+            evbuffer_add_reference(out, t->body, t->body_len, unref_cleanup,
+                                   xds_snapshot_ref(snap));
+            goto done;
+        }
+        char head[128];
+        int hn =
+            snprintf(head, sizeof(head), "{\"version_info\":\"%s\",\"resources\":[", t->version);
+        size_t url_len = strlen(type->type_url);
+        size_t body_len =
+            (size_t)hn + t->payload_len + sizeof("],\"type_url\":\"\"}") - 1 + url_len;
+        write_head(c, 200, "application/json", body_len, 1, NULL);
+        evbuffer_add(out, head, (size_t)hn);
+        for (size_t i = 0; i < t->nsegs; i++) {
+            if (i)
+                evbuffer_add(out, ",", 1);
+            evbuffer_add_reference(out, t->segs[i].p, t->segs[i].n, unref_cleanup,
+                                   xds_snapshot_ref(snap));
+        }
+        evbuffer_add(out, "],\"type_url\":\"", sizeof("],\"type_url\":\"") - 1);
+        evbuffer_add(out, type->type_url, url_len);
+        evbuffer_add(out, "\"}", 2);
         goto done;
     }
 
@@ -297,14 +338,14 @@ static void handle_discovery(xds_conn_t *c, const char *body, size_t len)
     size_t *idx = rq->nnames <= 64 ? stack_idx : xds_malloc(rq->nnames * sizeof(size_t));
     size_t n = 0, body_len = 0;
     for (size_t i = 0; i < rq->nnames; i++) {
-        long k = xds_stype_find(t, rq->names[i].p, rq->names[i].n);
+        long k = xds_view_find(t, rq->names[i].p, rq->names[i].n);
         if (k >= 0) {
             idx[n++] = (size_t)k;
-            body_len += t->res[k].json_len + 1;
+            body_len += t->res[k]->json_len + 1;
         }
     }
     char version[XDS_VERSION_LEN + 1];
-    xds_stype_subset_version(t, idx, n, version);
+    xds_view_subset_version(t, idx, n, version);
     if (rq->has_version && rq->version_info.n == XDS_VERSION_LEN &&
         memcmp(rq->version_info.p, version, XDS_VERSION_LEN) == 0) {
         write_head(c, 304, NULL, 0, 0, NULL);
@@ -320,7 +361,7 @@ static void handle_discovery(xds_conn_t *c, const char *body, size_t len)
         for (size_t i = 0; i < n; i++) {
             if (i)
                 evbuffer_add(out, ",", 1);
-            const xds_sres_t *res = &t->res[idx[i]];
+            const xds_sres_t *res = t->res[idx[i]];
             evbuffer_add_reference(out, res->json, res->json_len, unref_cleanup,
                                    xds_snapshot_ref(snap));
         }

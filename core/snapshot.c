@@ -16,6 +16,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "group.h"
 #include "json.h"
 #include "snapshot.h"
 
@@ -39,6 +40,40 @@ void xds_stype_subset_version(const xds_stype_t *t, const size_t *idx, size_t n,
     XXH3_128bits_update(&st, t->type->type_url, strlen(t->type->type_url) + 1);
     for (size_t i = 0; i < n; i++)
         XXH3_128bits_update(&st, t->res[idx ? idx[i] : i].hash, 16);
+    hash_hex(XXH3_128bits_digest(&st), out);
+}
+
+static int name_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+    size_t m = an < bn ? an : bn;
+    int c = memcmp(a, b, m);
+    return c ? c : (an > bn) - (an < bn);
+}
+
+long xds_view_find(const xds_view_t *v, const char *name, size_t len)
+{
+    size_t lo = 0, hi = v->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = name_cmp(v->res[mid]->name, v->res[mid]->name_len, name, len);
+        if (c == 0)
+            return (long)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+void xds_view_subset_version(const xds_view_t *v, const size_t *idx, size_t n,
+                             char out[XDS_VERSION_LEN + 1])
+{
+    XXH3_state_t st;
+    XXH3_128bits_reset(&st);
+    XXH3_128bits_update(&st, v->type->type_url, strlen(v->type->type_url) + 1);
+    for (size_t i = 0; i < n; i++)
+        XXH3_128bits_update(&st, v->res[idx ? idx[i] : i]->hash, 16);
     hash_hex(XXH3_128bits_digest(&st), out);
 }
 
@@ -104,6 +139,9 @@ static void build_type(xds_stype_t *t, const xds_type_t *type, const xds_gen_res
         XXH128_canonical_t c;
         XXH128_canonicalFromHash(&c, XXH3_128bits(r->json, r->json_len));
         memcpy(r->hash, c.digest, 16);
+        r->coll = in[i].coll;
+        r->item = in[i].item;
+        r->gen = in[i].gen;
     }
     free(name_off);
     free(json_off);
@@ -117,8 +155,21 @@ xds_snapshot_t *xds_snapshot_build(const xds_gen_out_t *out, uint64_t generation
     xds_snapshot_t *s = xds_calloc(1, sizeof(*s));
     atomic_init(&s->refs, 1);
     s->generation = generation;
-    for (size_t t = 0; t < XDS_TYPE_COUNT; t++)
-        build_type(&s->types[t], &xds_types[t], out->res[t], out->n[t]);
+    for (size_t t = 0; t < XDS_TYPE_COUNT; t++) {
+        xds_stype_t *st = &s->types[t];
+        xds_view_t *v = &s->all_views[t];
+        build_type(st, &xds_types[t], out->res[t], out->n[t]);
+        v->type = st->type;
+        v->n = st->n;
+        v->res = xds_malloc((st->n ? st->n : 1) * sizeof(xds_sres_t *));
+        for (size_t i = 0; i < st->n; i++)
+            v->res[i] = &st->res[i];
+        memcpy(v->version, st->version, sizeof(v->version));
+        v->body = st->body;
+        v->body_len = st->body_len;
+        s->all.views[t] = v;
+    }
+    s->all.label = xds_strdup("{}");
     return s;
 }
 
@@ -134,7 +185,10 @@ void xds_snapshot_unref(xds_snapshot_t *s)
         return;
     if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
         return;
+    xds_world_free(s->world);
+    free(s->all.label);
     for (size_t t = 0; t < XDS_TYPE_COUNT; t++) {
+        free(s->all_views[t].res);
         free(s->types[t].res);
         free(s->types[t].arena);
         free(s->types[t].body);

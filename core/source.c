@@ -143,7 +143,8 @@ static int api_publish(xdsd_source_t *s, const char *json, size_t len, const cha
         return XDSD_ERROR;
     }
     set_ok(s);
-    xj_free(s->doc);
+    xds_doc_unref(s->docref);
+    s->docref = xds_doc_new(doc);
     s->doc = doc;
     s->updates++;
     xds_log(XDS_LOG_INFO, "source \"%s\": accepted %s (%zu bytes, update %llu)", s->name,
@@ -257,7 +258,9 @@ void xds_source_inherit(xds_source_t *to, xds_source_t *from)
     if (to->doc || from->doc == NULL)
         return;
     to->doc = from->doc;
+    to->docref = from->docref;
     from->doc = NULL;
+    from->docref = NULL;
     to->updates = from->updates;
     to->last_ok = from->last_ok;
 }
@@ -272,7 +275,7 @@ void xds_source_destroy(xds_source_t *s)
         s->plugin->p->destroy(s->state);
     if (s->conf)
         xds_plugin_conf_free(s->plugin, s->conf);
-    xj_free(s->doc);
+    xds_doc_unref(s->docref);
     free(s->last_error);
     free(s->name);
     free(s);

@@ -25,8 +25,9 @@ struct xdsd_source {
     int64_t stale_after_ms;    /* `stale_after`: 0 = never stale */
     int64_t max_document_size; /* `max_document_size`: larger documents are refused */
 
-    xj_t *doc;        /* last good document, owned; NULL until the first publish */
-    uint64_t updates; /* accepted publishes */
+    xj_t *doc;              /* last good document (docref's root); NULL until the first publish */
+    struct xds_doc *docref; /* holds doc; snapshots built from it hold it too */
+    uint64_t updates;       /* accepted publishes */
 
     /* health */
     int failing;       /* the last refresh failed */

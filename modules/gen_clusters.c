@@ -29,7 +29,7 @@ static xj_t *cluster_of(const xds_model_t *m, const gen_service_t *svc)
     } else {
         xj_t *la = xj_object_put(cl, "load_assignment", xj_object());
         xj_object_put(la, "cluster_name", xj_string(svc->name));
-        xj_object_put(la, "endpoints", gen_locality_endpoints(svc));
+        xj_object_put(la, "endpoints", gen_locality_endpoints(svc, NULL));
     }
     return cl;
 }
@@ -46,7 +46,7 @@ static int generate_clusters(const xds_model_t *m, xds_gen_out_t *out)
 
         if (svc) {
             snprintf(origin, sizeof(origin), "services[%s] (source %s)", it->name, it->source);
-            rc = xds_gen_add(out, XDS_TYPE_CLUSTERS, svc->name, cluster_of(m, svc), origin);
+            rc = xds_gen_add(out, XDS_TYPE_CLUSTERS, svc->name, cluster_of(m, svc), it, origin);
         }
         if (rc != XDS_OK)
             failed = 1; /* go on: report every service's mistakes */
@@ -55,4 +55,4 @@ static int generate_clusters(const xds_model_t *m, xds_gen_out_t *out)
 }
 
 /* The clusters generator, listed in core/modules.c. */
-const xds_generator_t xds_gen_clusters = {"clusters", generate_clusters};
+const xds_generator_t xds_gen_clusters = {"clusters", generate_clusters, NULL};

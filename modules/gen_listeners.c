@@ -79,7 +79,7 @@ static int generate_listeners(const xds_model_t *m, xds_gen_out_t *out)
             break;
         }
         snprintf(origin, sizeof(origin), "listeners[%s] (source %s)", it->name, it->source);
-        rc = xds_gen_add(out, XDS_TYPE_LISTENERS, ls[i].name, listener_of(m, &ls[i]), origin);
+        rc = xds_gen_add(out, XDS_TYPE_LISTENERS, ls[i].name, listener_of(m, &ls[i]), it, origin);
     }
     xds_name_index_free(&ix);
     for (size_t i = 0; i < n; i++)
@@ -90,4 +90,4 @@ static int generate_listeners(const xds_model_t *m, xds_gen_out_t *out)
 }
 
 /* The listeners generator, listed in core/modules.c. */
-const xds_generator_t xds_gen_listeners = {"listeners", generate_listeners};
+const xds_generator_t xds_gen_listeners = {"listeners", generate_listeners, NULL};

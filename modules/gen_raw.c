@@ -4,8 +4,9 @@
  * copied as-is under its type and named by the type's name field; an
  * "@type" member, if the author wrote one, must be the type's URL and is
  * dropped (the snapshot adds it when it serializes the resource as Any).
- * A raw resource with the name of a generated one is caught as a duplicate
- * by xds_generate.
+ * "match" (which proxies get it, core/match.h) is xdsd's, not Envoy's, and
+ * dropped too.  A raw resource with the name of a generated one is caught
+ * as a duplicate by xds_generate.
  */
 #include <stdio.h>
 #include <string.h>
@@ -34,8 +35,9 @@ static int generate_raw(const xds_model_t *m, xds_gen_out_t *out)
             }
             res = xj_clone(it->item);
             xj_free(xj_take(res, "@type"));
-            if (xds_gen_add(out, type->id, it->name, res, gen_origin(&c, origin, sizeof(origin))) !=
-                XDS_OK)
+            xj_free(xj_take(res, "match")); /* ours, not Envoy's */
+            if (xds_gen_add(out, type->id, it->name, res, it,
+                            gen_origin(&c, origin, sizeof(origin))) != XDS_OK)
                 failed = XDS_ERROR;
         }
     }
@@ -43,4 +45,4 @@ static int generate_raw(const xds_model_t *m, xds_gen_out_t *out)
 }
 
 /* The raw resources generator, listed in core/modules.c. */
-const xds_generator_t xds_gen_raw = {"raw", generate_raw};
+const xds_generator_t xds_gen_raw = {"raw", generate_raw, NULL};

@@ -90,6 +90,10 @@ static int place_services(const xds_model_t *m, xds_gen_out_t *out, const gen_se
                 size_t mark = gen_path_index(&c, "listeners", i);
 
                 gen_describe(names->u.arr.v[i], q, sizeof(q));
+                if (l == NULL && m->node != NULL) {
+                    gen_path_restore(&c, mark); /* a node group without that listener */
+                    continue;
+                }
                 if (l == NULL)
                     return gen_fail(&c, NULL, "no listener named %s", q);
                 if (lists[*l].n > 0 && lists[*l].svc[lists[*l].n - 1] == s)
@@ -178,7 +182,7 @@ static int generate_routes(const xds_model_t *m, xds_gen_out_t *out)
         if (route_config_of(it, out, svcs, &lists[l], &dix, &cfg) != XDS_OK)
             goto failed;
         snprintf(origin, sizeof(origin), "listeners[%s] (source %s)", it->name, it->source);
-        if (xds_gen_add(out, XDS_TYPE_ROUTES, it->name, cfg, origin) != XDS_OK)
+        if (xds_gen_add(out, XDS_TYPE_ROUTES, it->name, cfg, it, origin) != XDS_OK)
             goto failed;
     }
     rc = XDS_OK;
@@ -194,4 +198,12 @@ failed:
 }
 
 /* The routes generator, listed in core/modules.c. */
-const xds_generator_t xds_gen_routes = {"routes", generate_routes};
+/* A route configuration carries the virtual hosts of the services on its
+ * listener: a group that does not match them all needs its own. */
+static int routes_scope(const xds_model_t *m)
+{
+    (void)m;
+    return XDS_GEN_PER_SET;
+}
+
+const xds_generator_t xds_gen_routes = {"routes", generate_routes, routes_scope};

@@ -270,8 +270,6 @@ int gen_check_keys(gen_ctx_t *c, const xj_t *obj, const char *const *known)
                 break;
         if (known[k])
             continue;
-        if (m->klen == 5 && memcmp(m->key, "match", 5) == 0)
-            return gen_fail(c, NULL, "\"match\" is not supported yet");
         return gen_fail(c, NULL, "unknown field %s", xj_quote(m->key, m->klen, q, sizeof(q)));
     }
     return XDS_OK;
@@ -432,14 +430,14 @@ int gen_is_hostname(const char *s)
 
 /* ---- services and listeners --------------------------------------------- */
 
-static const char *const service_keys[] = {"name",      "domains",         "endpoints",
-                                           "routes",    "connect_timeout", "lb_policy",
-                                           "discovery", "listeners",       NULL};
+static const char *const service_keys[] = {
+    "name",      "domains",   "endpoints", "routes", "connect_timeout",
+    "lb_policy", "discovery", "listeners", "match",  NULL};
 static const char *const endpoint_keys[] = {"address", "port",   "weight", "zone",
                                             "region",  "health", NULL};
 static const char *const route_keys[] = {"prefix",  "path",           "regex",
                                          "timeout", "prefix_rewrite", NULL};
-static const char *const listener_keys[] = {"name", "address", "port", NULL};
+static const char *const listener_keys[] = {"name", "address", "port", "match", NULL};
 
 static int parse_endpoint(gen_ctx_t *c, const xj_t *e, gen_discovery_t disc, gen_endpoint_t *ep)
 {
@@ -568,7 +566,8 @@ int gen_service_parse(xds_gen_out_t *out, const xds_model_item_t *it, gen_servic
 }
 
 typedef struct {
-    const xds_model_t *m;
+    const xds_model_t *m; /* only compared: it may be gone when the cache is freed */
+    size_t n;
     gen_service_t *svc;
     signed char *state; /* 0 not parsed yet, 1 valid, -1 invalid */
 } svc_cache_t;
@@ -576,7 +575,7 @@ typedef struct {
 static void svc_cache_free(void *p)
 {
     svc_cache_t *c = p;
-    for (size_t i = 0; c && i < c->m->services.n; i++)
+    for (size_t i = 0; c && i < c->n; i++)
         if (c->state[i])
             gen_service_free(&c->svc[i]);
     if (c) {
@@ -589,12 +588,19 @@ static void svc_cache_free(void *p)
 const gen_service_t *gen_service_get(xds_gen_out_t *out, const xds_model_t *m, size_t i)
 {
     svc_cache_t *c = out->gen_cache;
+    if (out->gen_cache_free == NULL && c != NULL) {
+        /* A node group's build: the whole model's services, parsed (and all
+         * valid) by its build; i is a place in the group's filtered model. */
+        size_t k = m->services.items[i].index;
+        return k < c->n && c->state[k] == 1 ? &c->svc[k] : NULL;
+    }
     if (c == NULL || c->m != m) {
         if (out->gen_cache_free)
             out->gen_cache_free(out->gen_cache);
         size_t n = m->services.n ? m->services.n : 1;
         c = xds_calloc(1, sizeof(*c));
         c->m = m;
+        c->n = m->services.n;
         c->svc = xds_calloc(n, sizeof(gen_service_t));
         c->state = xds_calloc(n, 1);
         out->gen_cache = c;
@@ -659,6 +665,7 @@ xj_t *gen_rest_config_source(const xds_model_t *m)
 typedef struct {
     const gen_endpoint_t *ep;
     size_t index;
+    int priority;
 } ep_ref_t;
 
 static int cmp_opt(const char *a, const char *b)
@@ -670,6 +677,8 @@ static int cmp_opt(const char *a, const char *b)
 
 static int cmp_locality(const ep_ref_t *a, const ep_ref_t *b)
 {
+    if (a->priority != b->priority)
+        return a->priority - b->priority;
     int c = cmp_opt(a->ep->region, b->ep->region);
     return c ? c : cmp_opt(a->ep->zone, b->ep->zone);
 }
@@ -701,16 +710,25 @@ static xj_t *lb_endpoint(const gen_endpoint_t *ep)
 }
 
 /* Endpoints grouped by locality (see gen_util.h). */
-xj_t *gen_locality_endpoints(const gen_service_t *svc)
+static int in_zone(const gen_endpoint_t *ep, const xds_str_t *zone)
+{
+    return ep->zone && strlen(ep->zone) == zone->n && memcmp(ep->zone, zone->p, zone->n) == 0;
+}
+
+xj_t *gen_locality_endpoints(const gen_service_t *svc, const xds_str_t *own_zone)
 {
     xj_t *arr = xj_array(), *lbes = NULL;
     ep_ref_t *refs;
+    int split = 0;
 
     if (svc->nendpoints == 0)
         return arr;
+    for (size_t i = 0; own_zone && i < svc->nendpoints && !split; i++)
+        split = in_zone(&svc->endpoints[i], own_zone);
     refs = xds_malloc(svc->nendpoints * sizeof(ep_ref_t));
     for (size_t i = 0; i < svc->nendpoints; i++)
-        refs[i] = (ep_ref_t){&svc->endpoints[i], i};
+        refs[i] =
+            (ep_ref_t){&svc->endpoints[i], i, split && !in_zone(&svc->endpoints[i], own_zone)};
     qsort(refs, svc->nendpoints, sizeof(ep_ref_t), cmp_ep_ref);
     for (size_t i = 0; i < svc->nendpoints; i++) {
         const gen_endpoint_t *ep = refs[i].ep;
@@ -724,6 +742,8 @@ xj_t *gen_locality_endpoints(const gen_service_t *svc)
                     xj_object_put(loc, "zone", xj_string(ep->zone));
             }
             lbes = xj_object_put(group, "lb_endpoints", xj_array());
+            if (split)
+                xj_object_put(group, "priority", xj_int(refs[i].priority));
         }
         xj_array_push(lbes, lb_endpoint(ep));
     }

@@ -143,7 +143,9 @@ void gen_service_free(gen_service_t *svc);
 
 /* Service i of m, parsed once per build and shared by the generators (the
  * first one to ask reports the service's mistakes).  NULL when the service
- * is invalid.  The result belongs to the build: never free it. */
+ * is invalid.  The result belongs to the build: never free it.  In a node
+ * group's build (out->gen_cache borrowed from the whole model's build) it
+ * only reads what that build parsed, so groups may build on any thread. */
 const gen_service_t *gen_service_get(xds_gen_out_t *out, const xds_model_t *m, size_t i);
 /* Check and parse listener it (nothing to free). */
 int gen_listener_parse(xds_gen_out_t *out, const xds_model_item_t *it, gen_listener_t *l);
@@ -154,7 +156,10 @@ int gen_listener_parse(xds_gen_out_t *out, const xds_model_item_t *it, gen_liste
  * {"resource_api_version":"V3","api_config_source":{"api_type":"REST",...}} */
 xj_t *gen_rest_config_source(const xds_model_t *m);
 /* ClusterLoadAssignment.endpoints of svc: one LocalityLbEndpoints per
- * (region, zone), localities sorted, endpoints in model order. */
-xj_t *gen_locality_endpoints(const gen_service_t *svc);
+ * (region, zone), localities sorted, endpoints in model order.  With
+ * own_zone (may be NULL), when some endpoints are in that zone, those come
+ * first at priority 0 and every other locality at priority 1: the proxy
+ * prefers its own zone and fails over to the rest. */
+xj_t *gen_locality_endpoints(const gen_service_t *svc, const xds_str_t *own_zone);
 
 #endif

@@ -89,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     snprintf(name, sizeof(name), "r%zu", k);
                     nm = name;
                 }
-                xds_gen_add(out, type->id, nm, xj_clone(res), "resources (source fuzz)");
+                xds_gen_add(out, type->id, nm, xj_clone(res), NULL, "resources (source fuzz)");
             }
         } else if (mem->klen == 5 && memcmp(mem->key, "check", 5) == 0 &&
                    mem->val->type == XJ_ARRAY && mem->val->u.arr.n == 2 &&

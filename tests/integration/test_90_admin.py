@@ -155,7 +155,10 @@ def test_sources_and_validation(xdsd):
     s = src[0]
     assert s["plugin"] == "file" and s["state"] == "ok" and s["consecutive_failures"] == 0
     assert s["last_success"] and s["data_age_s"] >= 0 and s["last_error"] is None
-    assert admin_json(port, "/validation") == {"builds": 1, "refusals": 0, "last_refusal": None}
+    assert admin_json(port, "/validation") == {
+        "builds": 1, "refusals": 0, "last_refusal": None,
+        # no match rules: every proxy gets the same, no groups are built
+        "node_groups": {"keys": "", "built": 0, "refused": 0, "refusals": []}}
 
     # A model the generators refuse: the build is refused and shown.
     v0 = xdsd.poll("clusters").version
@@ -195,7 +198,8 @@ def test_snapshot_is_what_is_served(xdsd):
         assert snap["types"][t]["version"] == served["version_info"]
         assert snap["types"][t]["response"] == served
     one = admin_json(port, "/snapshot/clusters?node_cluster=edge")
-    assert list(one["types"]) == ["clusters"] and one["node_cluster"] == "edge"
+    # no match rules: one group, {} (its context has no keys), for every proxy
+    assert list(one["types"]) == ["clusters"] and one["node_group"] == {}
     assert one["types"]["clusters"]["response"] == xdsd.poll("clusters").json()
     assert admin_json(port, "/snapshot/bogus", status=404)["error"]
 

@@ -352,8 +352,6 @@ static void test_service_errors(void **state)
          "services[greeter].endpoints: expected an array, got an object (source catalog)"},
         {SVC("\"domain\": [\"x\"]"),
          "services[greeter]: unknown field \"domain\" (source catalog)"},
-        {SVC("\"match\": {\"cluster\": \"edge\"}"),
-         "services[greeter]: \"match\" is not supported yet (source catalog)"},
         {SVC("\"lb_policy\": \"round_robin\""),
          "services[greeter].lb_policy: expected one of ROUND_ROBIN, LEAST_REQUEST, RING_HASH, "
          "RANDOM, MAGLEV, got \"round_robin\" (source catalog)"},
@@ -418,8 +416,6 @@ static void test_listener_and_route_errors(void **state)
          "listeners[ingress].address: expected an IP address, got \"localhost\" (source catalog)"},
         {"{\"listeners\": [{\"name\": \"ingress\", \"port\": 8080, \"protocol\": \"http\"}]}",
          "listeners[ingress]: unknown field \"protocol\" (source catalog)"},
-        {"{\"listeners\": [{\"name\": \"ingress\", \"port\": 8080, \"match\": {}}]}",
-         "listeners[ingress]: \"match\" is not supported yet (source catalog)"},
         {"{\"listeners\": [{\"name\": \"a\", \"port\": 80}, {\"name\": \"b\", \"port\": 80, "
          "\"address\": \"0.0.0.0\"}]}",
          "listeners[b]: address 0.0.0.0:80 is already used by listeners[a] (source catalog) "
@@ -503,9 +499,10 @@ static void test_collector(void **state)
     for (size_t i = 0; i < xds_nelems(names); i++) {
         char origin[32];
         snprintf(origin, sizeof(origin), "item %zu", i);
-        assert_int_equal(xds_gen_add(out, XDS_TYPE_SECRETS, names[i], xj_object(), origin), XDS_OK);
+        assert_int_equal(xds_gen_add(out, XDS_TYPE_SECRETS, names[i], xj_object(), NULL, origin),
+                         XDS_OK);
     }
-    assert_int_equal(xds_gen_add(out, XDS_TYPE_COUNT, "bad", xj_object(), "test"), XDS_ERROR);
+    assert_int_equal(xds_gen_add(out, XDS_TYPE_COUNT, "bad", xj_object(), NULL, "test"), XDS_ERROR);
     assert_string_equal(out->error, "test: generator added a resource without a type or body");
     free(out->error);
     out->error = NULL;

@@ -116,6 +116,34 @@ static void test_check_errors(void **state)
         {"{\"resources\": {\"clusters\": [{\"name\": \"x\"}, {\"name\": \"x\"}]}}",
          "resources.clusters[1] (line 1, column 44): duplicate name \"x\" (first used by "
          "resources.clusters[0])"},
+        /* match rules (core/match.c) */
+        {"{\"services\": [{\"name\": \"a\", \"match\": []}]}",
+         "services[0] (line 1, column 38): match: expected an object of node attributes, got "
+         "array"},
+        {"{\"services\": [{\"name\": \"a\", \"match\": {}}]}",
+         "services[0] (line 1, column 38): match: must name at least one node attribute (leave "
+         "\"match\" out to send the item to every proxy)"},
+        {"{\"listeners\": [{\"name\": \"a\", \"match\": {\"clustr\": \"x\"}}]}",
+         "listeners[0] (line 1, column 39): match: unknown node attribute \"clustr\" (expected "
+         "id, cluster, locality.region, locality.zone, locality.sub_zone or metadata.<key>)"},
+        {"{\"services\": [{\"name\": \"a\", \"match\": {\"metadata.\": \"x\"}}]}",
+         "services[0] (line 1, column 38): match: unknown node attribute \"metadata.\" "
+         "(expected id, cluster, locality.region, locality.zone, locality.sub_zone or "
+         "metadata.<key>)"},
+        {"{\"services\": [{\"name\": \"a\", \"match\": {\"cluster\": 5}}]}",
+         "services[0] (line 1, column 38): match.cluster: expected a non-empty string or an "
+         "array of them, got number"},
+        {"{\"services\": [{\"name\": \"a\", \"match\": {\"cluster\": \"\"}}]}",
+         "services[0] (line 1, column 38): match.cluster: expected a non-empty string or an "
+         "array of them, got an empty string"},
+        {"{\"services\": [{\"name\": \"a\", \"match\": {\"id\": []}}]}",
+         "services[0] (line 1, column 38): match.id: an empty list matches no proxy"},
+        {"{\"services\": [{\"name\": \"a\", \"match\": {\"id\": [\"x\", null]}}]}",
+         "services[0] (line 1, column 38): match.id[1]: expected a non-empty string, got null"},
+        {"{\"resources\": {\"clusters\": [{\"name\": \"x\", \"match\": "
+         "{\"locality.zone\": [\"a\", 1]}}]}}",
+         "resources.clusters[0] (line 1, column 52): match.locality.zone[1]: expected a "
+         "non-empty string, got number"},
     };
     for (size_t i = 0; i < xds_nelems(cases); i++)
         assert_string_equal(check(cases[i].doc, 1), cases[i].err);

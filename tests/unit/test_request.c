@@ -6,10 +6,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "match.h"
 #include "request.h"
 
 static int str_is(xds_str_t s, const char *lit)
@@ -50,6 +52,76 @@ static void test_envoy_first_poll(void **state)
     assert_true(str_is(r.user_agent_version, "1.28.0"));
     assert_int_equal(r.nnames, 0);
     xds_request_free(&r);
+}
+
+/* node.metadata's scalar leaves, nested structs as dotted paths; match
+ * rules evaluated on a group context made from them. */
+static void test_metadata_and_match(void **state)
+{
+    (void)state;
+    const char *body =
+        "{\"node\":{\"id\":\"n1\",\"cluster\":\"edge-eu\",\"metadata\":{\"team\":\"pay\","
+        "\"canary\":true,\"weight\":12.5,\"skip\":null,\"list\":[\"a\",{\"b\":1}],"
+        "\"istio\":{\"version\":\"1.22\",\"deep\":{\"er\":\"x\"}}},\"locality\":"
+        "{\"zone\":\"z1\"}}}";
+    xds_request_t r;
+    char err[XDS_ERRLEN];
+    assert_int_equal(parse(&r, body, err), XDS_OK);
+    xds_node_attrs_t a;
+    xds_request_attrs(&r, &a);
+    assert_int_equal(a.nmeta, 5); /* canary, istio.deep.er, istio.version, team, weight */
+    xds_str_t v;
+    assert_true(xds_attr_get(&a, "metadata.team", &v) && str_is(v, "pay"));
+    assert_true(xds_attr_get(&a, "metadata.canary", &v) && str_is(v, "true"));
+    assert_true(xds_attr_get(&a, "metadata.weight", &v) && str_is(v, "12.5"));
+    assert_true(xds_attr_get(&a, "metadata.istio.version", &v) && str_is(v, "1.22"));
+    assert_true(xds_attr_get(&a, "metadata.istio.deep.er", &v) && str_is(v, "x"));
+    assert_false(xds_attr_get(&a, "metadata.skip", &v));
+    assert_false(xds_attr_get(&a, "metadata.list", &v));
+    assert_false(xds_attr_get(&a, "metadata.istio", &v));
+    assert_true(xds_attr_get(&a, "locality.zone", &v) && str_is(v, "z1"));
+    assert_false(xds_attr_get(&a, "locality.region", &v));
+
+    /* copies compare equal and survive the request */
+    xds_node_attrs_t *d = xds_attrs_dup(&a);
+    assert_true(xds_attrs_equal(d, &a));
+    xds_request_free(&r);
+    assert_true(xds_attr_get(d, "metadata.istio.version", &v) && str_is(v, "1.22"));
+
+    const char *keys[] = {"cluster", "id", "metadata.team"};
+    xds_str_t vals[3];
+    for (size_t i = 0; i < 3; i++)
+        if (!xds_attr_get(d, keys[i], &vals[i]))
+            vals[i] = (xds_str_t){"", 0};
+    xds_node_ctx_t ctx = {3, keys, vals};
+    static const struct {
+        const char *match;
+        int want;
+    } cases[] = {
+        {"{\"cluster\":\"edge-eu\"}", 1},
+        {"{\"cluster\":\"edge-*\"}", 1},
+        {"{\"cluster\":\"edge-?\"}", 0},
+        {"{\"cluster\":[\"cdn\",\"edge-[a-z][a-z]\"]}", 1},
+        {"{\"cluster\":\"edge\"}", 0},
+        {"{\"cluster\":\"edge-*\",\"metadata.team\":\"pay\"}", 1},
+        {"{\"cluster\":\"edge-*\",\"metadata.team\":\"ops\"}", 0},
+        {"{\"id\":\"*\"}", 1},
+        {"{\"locality.zone\":\"*\"}", 0}, /* not in the context: never holds */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        xj_t *j = xj_parse(cases[i].match, strlen(cases[i].match), 8, err, sizeof(err));
+        assert_non_null(j);
+        xds_match_t *m = xds_match_compile(j);
+        assert_non_null(m);
+        if (xds_match_eval(m, &ctx) != cases[i].want)
+            fail_msg("%s: expected %d", cases[i].match, cases[i].want);
+        xds_match_free(m);
+        xj_free(j);
+    }
+    assert_true(xds_match_eval(NULL, &ctx));
+    assert_false(xds_pattern_match("a*", "ab\0c", 4)); /* a NUL never matches a glob */
+    assert_true(xds_pattern_match("ab", "ab", 2));
+    free(d);
 }
 
 static void test_names_sorted_unique(void **state)
@@ -135,6 +207,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_envoy_first_poll),
         cmocka_unit_test(test_names_sorted_unique),
+        cmocka_unit_test(test_metadata_and_match),
         cmocka_unit_test(test_user_agent_version_string_wins),
         cmocka_unit_test(test_nulls_are_defaults),
         cmocka_unit_test(test_errors),

@@ -88,7 +88,7 @@ static char *validate(const res_t *res, size_t n, size_t max, size_t *count)
     xds_gen_out_t *out = xds_gen_out_new();
     xds_buf_t errors = {0};
     for (size_t i = 0; i < n; i++)
-        xds_gen_add(out, res[i].type, res[i].name, parse(res[i].json), ORIGIN);
+        xds_gen_add(out, res[i].type, res[i].name, parse(res[i].json), NULL, ORIGIN);
     size_t c = xds_schema_validate(schema, out, &errors, max);
     if (count)
         *count = c;

@@ -24,7 +24,7 @@ static xds_snapshot_t *build(const char *b_timeout)
         xj_t *c = xj_object();
         xj_object_put(c, "name", xj_string(names[i]));
         xj_object_put(c, "connect_timeout", xj_string(i == 1 ? b_timeout : "1s"));
-        assert_int_equal(xds_gen_add(out, XDS_TYPE_CLUSTERS, names[i], c, "test"), XDS_OK);
+        assert_int_equal(xds_gen_add(out, XDS_TYPE_CLUSTERS, names[i], c, NULL, "test"), XDS_OK);
     }
     xds_snapshot_t *s = xds_snapshot_build(out, 1);
     xds_gen_out_free(out);
