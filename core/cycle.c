@@ -18,6 +18,7 @@
 #include "authz.h"
 #include "config.h"
 #include "cycle.h"
+#include "cgen.h"
 #include "log.h"
 #include "match.h"
 #include "schema.h"
@@ -498,7 +499,7 @@ static const xds_command_t main_commands[] = {
     {NULL, 0, NULL, 0, NULL},
 };
 
-static const char *const main_skip[] = {"load_plugin", "source", NULL};
+static const char *const main_skip[] = {"load_plugin", "source", "generator", NULL};
 
 /* ---- plugins and sources ---- */
 
@@ -540,6 +541,100 @@ static xds_plugin_t *load_plugin(xds_cycle_t *c, const xds_cnode_t *at, const ch
     return pl;
 }
 
+/* The plugin block n names with its one `plugin NAME;`, loaded if needed. */
+static xds_plugin_t *block_plugin(xds_cycle_t *c, const xds_cnode_t *n, char *err, size_t errlen)
+{
+    const xds_cnode_t *pn = NULL;
+    for (size_t k = 0; k < n->nchildren; k++) {
+        if (strcmp(n->children[k].name, "plugin") == 0) {
+            if (pn) {
+                xds_conf_node_error(&n->children[k], err, errlen, "is duplicate");
+                return NULL;
+            }
+            pn = &n->children[k];
+        }
+    }
+    if (pn == NULL) {
+        xds_conf_node_error(n, err, errlen, "needs a \"plugin NAME;\" directive");
+        return NULL;
+    }
+    if (pn->nargs != 1 || pn->block) {
+        xds_conf_node_error(pn, err, errlen, "invalid number of arguments");
+        return NULL;
+    }
+    xds_plugin_t *pl = find_plugin(c, pn->args[0]);
+    if (pl == NULL)
+        pl = load_plugin(c, pn, pn->args[0], NULL, err, errlen);
+    return pl;
+}
+
+/* `generator NAME { plugin P; type T; ... }`: generator module instances,
+ * and the model collections they read. */
+static int load_generators(xds_cycle_t *c, char *err, size_t errlen)
+{
+    const xds_cnode_t *root = c->root;
+    for (size_t i = 0; i < root->nchildren; i++) {
+        const xds_cnode_t *n = &root->children[i];
+        if (strcmp(n->name, "generator") != 0)
+            continue;
+        if (!n->block || n->nargs != 1) {
+            xds_conf_node_error(n, err, errlen,
+                                !n->block ? "must have a { } block" : "takes one name");
+            return XDS_ERROR;
+        }
+        for (size_t k = 0; k < c->ncgens; k++)
+            if (strcmp(c->cgens[k]->name, n->args[0]) == 0) {
+                xds_conf_node_error(n, err, errlen, "generator \"%s\" is defined twice",
+                                    n->args[0]);
+                return XDS_ERROR;
+            }
+        for (size_t k = 0; k < n->nchildren; k++)
+            if (strcmp(n->children[k].name, "type") == 0 &&
+                (n->children[k].nargs != 1 || n->children[k].block)) {
+                xds_conf_node_error(&n->children[k], err, errlen, "invalid number of arguments");
+                return XDS_ERROR;
+            }
+        xds_plugin_t *pl = block_plugin(c, n, err, errlen);
+        if (pl == NULL)
+            return XDS_ERROR;
+        if (pl->g == NULL) {
+            xds_conf_node_error(n, err, errlen,
+                                "plugin \"%s\" is a source plugin, not a generator module",
+                                pl->name);
+            return XDS_ERROR;
+        }
+        const char *coll = pl->g->collection;
+        if (strcmp(coll, "services") == 0 || strcmp(coll, "listeners") == 0 ||
+            strcmp(coll, "resources") == 0) {
+            xds_conf_node_error(n, err, errlen, "plugin \"%s\" reads \"%s\", a built-in collection",
+                                pl->name, coll);
+            return XDS_ERROR;
+        }
+        size_t k;
+        for (k = 0; k < c->ncollections; k++)
+            if (strcmp(c->collections[k], coll) == 0)
+                break;
+        if (k == c->ncollections) {
+            if (k == XDS_MAX_EXTRA) {
+                xds_conf_node_error(n, err, errlen, "more than %d model collections for generators",
+                                    XDS_MAX_EXTRA);
+                return XDS_ERROR;
+            }
+            c->collections[c->ncollections++] = coll;
+        }
+        if (c->ncgens + xds_ngenerators >= 64) {
+            xds_conf_node_error(n, err, errlen, "too many generators");
+            return XDS_ERROR;
+        }
+        xds_cgen_t *g = xds_cgen_create(pl, n, c->prefix, XDS_COLL_EXTRA + (int)k, err, errlen);
+        if (g == NULL)
+            return XDS_ERROR;
+        c->cgens = xds_realloc(c->cgens, (c->ncgens + 1) * sizeof(*c->cgens));
+        c->cgens[c->ncgens++] = g;
+    }
+    return XDS_OK;
+}
+
 static int load_sources(xds_cycle_t *c, char *err, size_t errlen)
 {
     const xds_cnode_t *root = c->root;
@@ -561,6 +656,9 @@ static int load_sources(xds_cycle_t *c, char *err, size_t errlen)
             return XDS_ERROR;
     }
 
+    if (load_generators(c, err, errlen) != XDS_OK)
+        return XDS_ERROR;
+
     for (size_t i = 0; i < root->nchildren; i++) {
         const xds_cnode_t *n = &root->children[i];
         if (strcmp(n->name, "source") != 0)
@@ -576,30 +674,21 @@ static int load_sources(xds_cycle_t *c, char *err, size_t errlen)
                 return XDS_ERROR;
             }
         }
-        const xds_cnode_t *pn = NULL;
-        for (size_t k = 0; k < n->nchildren; k++) {
-            if (strcmp(n->children[k].name, "plugin") == 0) {
-                if (pn) {
-                    xds_conf_node_error(&n->children[k], err, errlen, "is duplicate");
-                    return XDS_ERROR;
-                }
-                pn = &n->children[k];
-            }
-        }
-        if (pn == NULL) {
-            xds_conf_node_error(n, err, errlen, "needs a \"plugin NAME;\" directive");
+        xds_plugin_t *pl = block_plugin(c, n, err, errlen);
+        if (pl == NULL)
+            return XDS_ERROR;
+        if (pl->p == NULL) {
+            xds_conf_node_error(n, err, errlen,
+                                "plugin \"%s\" is a generator module: use it in a "
+                                "\"generator NAME { plugin %s; type TYPE; }\" block",
+                                pl->name, pl->name);
             return XDS_ERROR;
         }
-        if (pn->nargs != 1 || pn->block) {
-            xds_conf_node_error(pn, err, errlen, "invalid number of arguments");
-            return XDS_ERROR;
-        }
-        xds_plugin_t *pl = find_plugin(c, pn->args[0]);
-        if (pl == NULL && (pl = load_plugin(c, pn, pn->args[0], NULL, err, errlen)) == NULL)
-            return XDS_ERROR;
         xds_source_t *s = xds_source_create(n, pl, c->prefix, c->strict, err, errlen);
         if (s == NULL)
             return XDS_ERROR;
+        s->extra_names = c->collections;
+        s->nextra = c->ncollections;
         c->sources = xds_realloc(c->sources, (c->nsources + 1) * sizeof(*c->sources));
         c->sources[c->nsources++] = s;
     }
@@ -669,6 +758,9 @@ void xds_cycle_free(xds_cycle_t *c)
     for (size_t i = 0; i < c->nsources; i++)
         xds_source_destroy(c->sources[i]);
     free(c->sources);
+    for (size_t i = 0; i < c->ncgens; i++)
+        xds_cgen_unref(c->cgens[i]);
+    free(c->cgens);
     for (size_t i = 0; i < c->nplugins; i++)
         xds_plugin_unload(c->plugins[i]);
     free(c->plugins);

@@ -80,6 +80,10 @@ typedef struct xds_cycle {
     size_t nplugins;
     xds_source_t **sources; /* in declaration order */
     size_t nsources;
+    struct xds_cgen **cgens; /* `generator NAME { }` instances, in declaration order */
+    size_t ncgens;
+    const char *collections[8]; /* the model collections they read (XDS_MAX_EXTRA) */
+    size_t ncollections;
 } xds_cycle_t;
 
 /* Parse conf_file, load plugins and create (not start) every source.

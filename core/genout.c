@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgen.h"
 #include "genout.h"
 
 /* Create an empty collector. */
@@ -174,6 +175,17 @@ int xds_generate_some(const xds_model_t *m, xds_gen_out_t *out, uint64_t mask)
         if (gen->generate(m, out) != XDS_OK) {
             if (out->nerrors == before && out->error == NULL)
                 xds_gen_error(out, "generator %s failed", gen->name);
+            rc = XDS_ERROR;
+        }
+    }
+    for (size_t k = 0; k < m->opts.ncustom; k++) { /* generator modules */
+        size_t g = xds_ngenerators + k, before = out->nerrors;
+        if (g >= 64 || !(mask & ((uint64_t)1 << g)))
+            continue;
+        out->cur_gen = (int)g;
+        if (xds_cgen_generate(m, out) != XDS_OK) {
+            if (out->nerrors == before && out->error == NULL)
+                xds_gen_error(out, "generator %s failed", m->opts.custom[k]->name);
             rc = XDS_ERROR;
         }
     }

@@ -18,6 +18,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "cgen.h"
 #include "group.h"
 #include "json.h"
 #include "log.h"
@@ -82,6 +83,9 @@ struct xds_world {
     char **names;     /* the sources' names (the model's items point at them) */
     size_t ndocs;
     char *xds_cluster;
+    xds_cgen_t **cgens; /* references: the modules stay loaded while groups may run them */
+    size_t ncgens;
+    const char *extra[XDS_MAX_EXTRA]; /* their collections' names (inside the modules) */
     xds_model_t model;
     void *svc_cache; /* the whole build's parsed services (gen_util.c) */
     void (*svc_cache_free)(void *);
@@ -111,7 +115,8 @@ static xds_collection_t *coll_of(xds_model_t *m, int c)
 {
     return c == XDS_COLL_SERVICES    ? &m->services
            : c == XDS_COLL_LISTENERS ? &m->listeners
-                                     : &m->resources[c - XDS_COLL_RESOURCES];
+           : c < XDS_COLL_EXTRA      ? &m->resources[c - XDS_COLL_RESOURCES]
+                                     : &m->extra[c - XDS_COLL_EXTRA];
 }
 
 static int cmp_key(const void *a, const void *b)
@@ -152,6 +157,16 @@ xds_world_t *xds_world_new(const xds_cycle_t *c)
     w->model.opts.xds_cluster = w->xds_cluster;
     w->model.opts.refresh_delay_ms = c->refresh_delay_ms;
     w->model.opts.locality_priority = c->locality_priority;
+    w->ncgens = c->ncgens;
+    w->cgens = xds_calloc(c->ncgens ? c->ncgens : 1, sizeof(*w->cgens));
+    for (size_t i = 0; i < c->ncgens; i++)
+        w->cgens[i] = xds_cgen_ref(c->cgens[i]);
+    w->model.opts.custom = (struct xds_cgen *const *)w->cgens;
+    w->model.opts.ncustom = w->ncgens;
+    for (size_t k = 0; k < c->ncollections && k < XDS_MAX_EXTRA; k++)
+        w->extra[k] = c->collections[k];
+    w->model.extra_names = w->extra;
+    w->model.nextra = c->ncollections;
     xds_model_build(&w->model, roots, (const char *const *)w->names, c->nsources);
     free(roots);
     w->schema = xds_schema_ref(c->schema);
@@ -187,6 +202,11 @@ xds_world_t *xds_world_new(const xds_cycle_t *c)
         if (strcmp(gen->name, "raw") == 0)
             w->raw_gen = (int)g;
     }
+    for (size_t k = 0; k < w->ncgens; k++) /* generator modules come after (genout.c) */
+        if (w->cgens[k]->scope == XDS_GEN_PER_NODE)
+            w->regen_node |= (uint64_t)1 << (xds_ngenerators + k);
+        else
+            w->regen_set |= (uint64_t)1 << (xds_ngenerators + k);
     return w;
 }
 
@@ -277,6 +297,9 @@ void xds_world_free(xds_world_t *w)
     free(w->docs);
     free(w->names);
     free(w->xds_cluster);
+    for (size_t i = 0; i < w->ncgens; i++)
+        xds_cgen_unref(w->cgens[i]);
+    free(w->cgens);
     xds_schema_free(w->schema);
     for (size_t i = 0; i < w->nkeys; i++)
         free(w->keys[i]);
@@ -376,6 +399,7 @@ static const xds_view_t *intern_view(xds_world_t *w, const xds_type_t *type, con
         }
         v->payload_len += r->json_len + (i ? 1 : 0);
     }
+    v->segs = xds_realloc(v->segs, (v->nsegs ? v->nsegs : 1) * sizeof(xds_seg_t));
 
     pthread_mutex_lock(&w->lock);
     have = tab_find(&w->views, iv->key, sizeof(iv->key), h);
@@ -455,6 +479,8 @@ static xds_group_t *group_build(xds_world_t *w, const char *key, size_t klen)
     /* The items this group gets. */
     fm.opts = w->model.opts;
     fm.node = &ctx;
+    fm.extra_names = w->model.extra_names;
+    fm.nextra = w->model.nextra;
     for (int c = 0; c < XDS_NCOLL; c++) {
         xds_collection_t *all = coll_of(&w->model, c), *mine = coll_of(&fm, c);
         incl[c] = xds_malloc(all->n ? all->n : 1);
@@ -469,6 +495,16 @@ static xds_group_t *group_build(xds_world_t *w, const char *key, size_t klen)
     }
 
     uint64_t mask = w->regen_node | (dropped ? w->regen_set : 0);
+    if (mask == 0 && dropped == 0) { /* it gets everything: the snapshot's own views */
+        for (size_t t = 0; t < XDS_TYPE_COUNT; t++)
+            g->views[t] = &snap->all_views[t];
+        for (int c = 0; c < XDS_NCOLL; c++) {
+            free(incl[c]);
+            free(coll_of(&fm, c)->items);
+        }
+        g->build_ms = now_ms() - t0;
+        return g;
+    }
     xds_gen_out_t *out = xds_gen_out_new();
     xds_name_index_t names[XDS_TYPE_COUNT];
     memset(names, 0, sizeof(names));
@@ -541,6 +577,8 @@ static xds_group_t *group_build(xds_world_t *w, const char *key, size_t klen)
             lists[t][nlist[t]++] = intern_res(w, &out->res[t][i], &xds_types[t]);
         if (out->n[t])
             qsort(lists[t], nlist[t], sizeof(xds_sres_t *), cmp_res_name);
+        /* sized for the whole type so far: keep only what the view holds */
+        lists[t] = xds_realloc(lists[t], (nlist[t] ? nlist[t] : 1) * sizeof(xds_sres_t *));
         g->views[t] = intern_view(w, &xds_types[t], lists[t], nlist[t]);
     }
     goto done;

@@ -133,8 +133,23 @@ static int unknown_key(const char *what, const xj_member_t *m, const char *in, i
     return XDS_OK;
 }
 
-/* Check a source's document before it is accepted (see model.h). */
 int xds_model_check_document(const xj_t *doc, int strict, char *err, size_t errlen)
+{
+    return xds_model_check_document_ex(doc, strict, NULL, 0, err, errlen);
+}
+
+/* Index of the extra collection named by m's key, or -1. */
+static int extra_of(const xj_member_t *m, const char *const *extra, size_t nextra)
+{
+    for (size_t k = 0; k < nextra; k++)
+        if (key_is(m, extra[k]))
+            return (int)k;
+    return -1;
+}
+
+/* Check a source's document before it is accepted (see model.h). */
+int xds_model_check_document_ex(const xj_t *doc, int strict, const char *const *extra,
+                                size_t nextra, char *err, size_t errlen)
 {
     char at[64], label[64];
 
@@ -173,6 +188,11 @@ int xds_model_check_document(const xj_t *doc, int strict, char *err, size_t errl
             }
             break;
         default:
+            if (extra_of(m, extra, nextra) >= 0) {
+                if (check_collection(m->val, m->key, "name", err, errlen) != XDS_OK)
+                    return XDS_ERROR;
+                break;
+            }
             if (unknown_key("collection", m, "", strict, err, errlen) != XDS_OK)
                 return XDS_ERROR;
         }
@@ -241,7 +261,7 @@ static void merge_items(merge_t *mg, const xj_t *arr, const char *name_field, co
 /* Merge checked documents into m (see model.h). */
 int xds_model_build(xds_model_t *m, const xj_t *const *docs, const char *const *sources, size_t n)
 {
-    merge_t mg[2 + XDS_TYPE_COUNT];
+    merge_t mg[XDS_NCOLL];
 
     memset(mg, 0, sizeof(mg));
     mg[0].c = &m->services;
@@ -251,6 +271,11 @@ int xds_model_build(xds_model_t *m, const xj_t *const *docs, const char *const *
     for (size_t t = 0; t < XDS_TYPE_COUNT; t++) {
         mg[2 + t].c = &m->resources[t];
         snprintf(mg[2 + t].label, sizeof(mg[2 + t].label), "resources.%s", xds_types[t].path);
+    }
+    for (size_t k = 0; k < XDS_MAX_EXTRA; k++) {
+        mg[XDS_COLL_EXTRA + k].c = &m->extra[k];
+        if (k < m->nextra)
+            snprintf(mg[XDS_COLL_EXTRA + k].label, sizeof(mg[0].label), "%s", m->extra_names[k]);
     }
 
     for (size_t d = 0; d < n; d++) {
@@ -277,8 +302,13 @@ int xds_model_build(xds_model_t *m, const xj_t *const *docs, const char *const *
                         merge_items(&mg[2 + t->id], r->val, t->name_field, source);
                 }
                 break;
-            default:
-                break; /* unknown collection: warned about by the check */
+            default: {
+                int k = extra_of(mb, m->extra_names,
+                                 m->nextra < XDS_MAX_EXTRA ? m->nextra : XDS_MAX_EXTRA);
+                if (k >= 0) /* else an unknown collection: warned about by the check */
+                    merge_items(&mg[XDS_COLL_EXTRA + k], mb->val, "name", source);
+                break;
+            }
             }
         }
     }
@@ -309,4 +339,6 @@ void xds_model_free(xds_model_t *m)
     free_collection(&m->listeners);
     for (size_t t = 0; t < XDS_TYPE_COUNT; t++)
         free_collection(&m->resources[t]);
+    for (size_t k = 0; k < XDS_MAX_EXTRA; k++)
+        free_collection(&m->extra[k]);
 }

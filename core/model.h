@@ -26,7 +26,9 @@ typedef struct {
 
 /* The collections of the model, for xds_model_item_t.coll. */
 enum { XDS_COLL_SERVICES = 0, XDS_COLL_LISTENERS = 1, XDS_COLL_RESOURCES = 2 /* + type id */ };
-#define XDS_NCOLL (XDS_COLL_RESOURCES + XDS_TYPE_COUNT)
+#define XDS_COLL_EXTRA (XDS_COLL_RESOURCES + XDS_TYPE_COUNT) /* + k: generator modules' */
+#define XDS_MAX_EXTRA  8
+#define XDS_NCOLL      (XDS_COLL_EXTRA + XDS_MAX_EXTRA)
 
 typedef struct {
     xds_model_item_t *items; /* in merge order: sources in declaration order, */
@@ -35,9 +37,11 @@ typedef struct {
 
 /* Settings from the conf that generated resources refer to. */
 typedef struct {
-    const char *xds_cluster;  /* bootstrap cluster that serves xDS ("xds_cluster") */
-    int64_t refresh_delay_ms; /* REST poll interval put into config sources */
-    int locality_priority;    /* EDS: the proxy's own zone at priority 0 */
+    const char *xds_cluster;        /* bootstrap cluster that serves xDS ("xds_cluster") */
+    int64_t refresh_delay_ms;       /* REST poll interval put into config sources */
+    int locality_priority;          /* EDS: the proxy's own zone at priority 0 */
+    struct xds_cgen *const *custom; /* generator modules (cgen.h), run after the built-in */
+    size_t ncustom;
 } xds_gen_options_t;
 
 typedef struct xds_model {
@@ -45,6 +49,11 @@ typedef struct xds_model {
     xds_collection_t services;
     xds_collection_t listeners;
     xds_collection_t resources[XDS_TYPE_COUNT]; /* raw pass-through, resources.<path> */
+    /* Collections that generator modules read ("runtime"), named by the
+     * caller before xds_model_build; merged like services. */
+    const char *const *extra_names;
+    size_t nextra;
+    xds_collection_t extra[XDS_MAX_EXTRA];
     /* The node group being generated for: NULL for the whole model (every
      * item, no proxy in particular), else the group's context, and the
      * collections hold only the items that match it. */
@@ -70,6 +79,10 @@ void xds_doc_unref(xds_doc_t *d); /* d may be NULL */
  * else logged as a warning.  XDS_OK or XDS_ERROR with err =
  * "services[3]: \"name\" is missing" style messages.  Pure, no I/O. */
 int xds_model_check_document(const xj_t *doc, int strict, char *err, size_t errlen);
+/* The same, also accepting the nextra collections named in extra (arrays of
+ * objects with a unique "name", like services). */
+int xds_model_check_document_ex(const xj_t *doc, int strict, const char *const *extra,
+                                size_t nextra, char *err, size_t errlen);
 
 /* Merge n checked documents (docs[i] from source sources[i], in declaration
  * order; a NULL doc is skipped) into m (zeroed by the caller, opts already

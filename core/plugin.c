@@ -1,9 +1,9 @@
 /*
- * plugin.c -- the source plugin loader.  Like Varnish's VMOD loader, it
- * refuses anything whose magic, ABI major, ABI minor or struct size is not
- * what this xdsd speaks, and says which check failed.  Plugin directives
- * are parsed here from the plugin's own table, so typos in a source block
- * are caught by `xdsd -t` with file and line like any other directive.
+ * plugin.c -- the plugin loader (source plugins and generator modules).  Like Varnish's VMOD
+ * loader, it refuses anything whose magic, ABI major, ABI minor or struct size is not what this
+ * xdsd speaks, and says which check failed.  Plugin directives are parsed here from the plugin's
+ * own table, so typos in a source block are caught by `xdsd -t` with file and line like any other
+ * directive.
  */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -12,6 +12,7 @@
 
 #include "conf.h"
 #include "plugin.h"
+#include "types.h"
 
 static const char *const host_directives[] = {"plugin", "required", "stale_after",
                                               "max_document_size", NULL};
@@ -36,6 +37,86 @@ char *xds_path_resolve(const char *prefix, const char *path)
     return xds_buf_detach(&b, NULL);
 }
 
+int xds_generator_directive(const char *name)
+{
+    return strcmp(name, "plugin") == 0 || strcmp(name, "type") == 0;
+}
+
+/* The checks both kinds share: magic, ABI, struct size, name, directives. */
+static int check_abi(const char *name, const char *path, const char *kind, uint32_t magic,
+                     uint32_t want_magic, unsigned major, unsigned minor, unsigned want_major,
+                     unsigned want_minor, size_t size, size_t want_size, const char *self,
+                     const xdsd_directive_t *dirs, size_t conf_size, int (*host)(const char *),
+                     char *err, size_t errlen)
+{
+    if (magic != want_magic) {
+        snprintf(err, errlen,
+                 "plugin \"%s\" (%s): bad magic 0x%08x, expected 0x%08x: not a xdsd %s", name, path,
+                 magic, want_magic, kind);
+        return XDS_ERROR;
+    }
+    if (major != want_major) {
+        snprintf(err, errlen,
+                 "plugin \"%s\" (%s): built for %s ABI major %u.%u, this xdsd speaks %u.%u: "
+                 "rebuild it against this xdsd's headers",
+                 name, path, kind, major, minor, want_major, want_minor);
+        return XDS_ERROR;
+    }
+    if (minor > want_minor) {
+        snprintf(err, errlen,
+                 "plugin \"%s\" (%s): needs %s ABI minor %u.%u, this xdsd speaks %u.%u: "
+                 "upgrade xdsd",
+                 name, path, kind, major, minor, want_major, want_minor);
+        return XDS_ERROR;
+    }
+    if (size < want_size) {
+        snprintf(err, errlen,
+                 "plugin \"%s\" (%s): struct size %zu is smaller than this ABI's %zu: "
+                 "corrupt or mismatched %s",
+                 name, path, size, want_size, kind);
+        return XDS_ERROR;
+    }
+    if (self == NULL || strcmp(self, name) != 0) {
+        snprintf(err, errlen, "plugin \"%s\" (%s): calls itself \"%s\"", name, path,
+                 self ? self : "(null)");
+        return XDS_ERROR;
+    }
+    for (const xdsd_directive_t *d = dirs; d && d->name; d++) {
+        if (d->type < XDSD_ARG_STRING || d->type > XDSD_ARG_STRING_LIST ||
+            d->offset >= (conf_size ? conf_size : 1) || host(d->name)) {
+            snprintf(err, errlen, "plugin \"%s\" (%s): invalid directive table entry \"%s\"", name,
+                     path, d->name);
+            return XDS_ERROR;
+        }
+    }
+    return XDS_OK;
+}
+
+static int check_generator(const char *name, const char *path, const xdsd_generator_t *g, char *err,
+                           size_t errlen)
+{
+    if (check_abi(name, path, "generator", g->magic, XDSD_GENERATOR_MAGIC, g->abi_major,
+                  g->abi_minor, XDSD_GENERATOR_ABI_MAJOR, XDSD_GENERATOR_ABI_MINOR, g->size,
+                  sizeof(xdsd_generator_t), g->name, g->directives, g->conf_size,
+                  xds_generator_directive, err, errlen) != XDS_OK)
+        return XDS_ERROR;
+    if (g->create == NULL || g->scope == NULL || g->generate == NULL || g->destroy == NULL) {
+        snprintf(err, errlen, "plugin \"%s\" (%s): create, scope, generate or destroy is missing",
+                 name, path);
+        return XDS_ERROR;
+    }
+    if (g->collection == NULL || g->collection[0] == '\0') {
+        snprintf(err, errlen, "plugin \"%s\" (%s): names no model collection", name, path);
+        return XDS_ERROR;
+    }
+    if (g->type && xds_type_by_path(g->type, strlen(g->type)) == NULL) {
+        snprintf(err, errlen, "plugin \"%s\" (%s): makes an unknown resource type \"%s\"", name,
+                 path, g->type);
+        return XDS_ERROR;
+    }
+    return XDS_OK;
+}
+
 xds_plugin_t *xds_plugin_load(const char *name, const char *path, char *err, size_t errlen)
 {
     void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
@@ -44,57 +125,26 @@ xds_plugin_t *xds_plugin_load(const char *name, const char *path, char *err, siz
         return NULL;
     }
     const xdsd_plugin_t *p = dlsym(dl, XDSD_PLUGIN_ENTRY_SYMBOL);
-    if (p == NULL) {
+    const xdsd_generator_t *g = p ? NULL : dlsym(dl, XDSD_GENERATOR_ENTRY_SYMBOL);
+    if (p == NULL && g == NULL) {
         snprintf(err, errlen,
                  "plugin \"%s\" (%s): no symbol \"" XDSD_PLUGIN_ENTRY_SYMBOL
-                 "\": not a xdsd plugin",
+                 "\" (nor \"" XDSD_GENERATOR_ENTRY_SYMBOL "\"): not a xdsd plugin",
                  name, path);
         goto failed;
     }
-    if (p->magic != XDSD_PLUGIN_MAGIC) {
-        snprintf(err, errlen,
-                 "plugin \"%s\" (%s): bad magic 0x%08x, expected 0x%08x: not a xdsd plugin", name,
-                 path, p->magic, XDSD_PLUGIN_MAGIC);
-        goto failed;
-    }
-    if (p->abi_major != XDSD_PLUGIN_ABI_MAJOR) {
-        snprintf(err, errlen,
-                 "plugin \"%s\" (%s): built for plugin ABI major %u.%u, this xdsd speaks %u.%u: "
-                 "rebuild the plugin against this xdsd's xdsd_plugin.h",
-                 name, path, p->abi_major, p->abi_minor, XDSD_PLUGIN_ABI_MAJOR,
-                 XDSD_PLUGIN_ABI_MINOR);
-        goto failed;
-    }
-    if (p->abi_minor > XDSD_PLUGIN_ABI_MINOR) {
-        snprintf(err, errlen,
-                 "plugin \"%s\" (%s): needs plugin ABI minor %u.%u, this xdsd speaks %u.%u: "
-                 "upgrade xdsd",
-                 name, path, p->abi_major, p->abi_minor, XDSD_PLUGIN_ABI_MAJOR,
-                 XDSD_PLUGIN_ABI_MINOR);
-        goto failed;
-    }
-    if (p->size < sizeof(xdsd_plugin_t)) {
-        snprintf(err, errlen,
-                 "plugin \"%s\" (%s): struct size %u is smaller than this ABI's %zu: "
-                 "corrupt or mismatched plugin",
-                 name, path, p->size, sizeof(xdsd_plugin_t));
-        goto failed;
-    }
-    if (p->name == NULL || strcmp(p->name, name) != 0) {
-        snprintf(err, errlen, "plugin \"%s\" (%s): calls itself \"%s\"", name, path,
-                 p->name ? p->name : "(null)");
-        goto failed;
-    }
-    if (p->create == NULL || p->start == NULL || p->destroy == NULL) {
-        snprintf(err, errlen, "plugin \"%s\" (%s): create, start or destroy is missing", name,
-                 path);
-        goto failed;
-    }
-    for (const xdsd_directive_t *d = p->directives; d && d->name; d++) {
-        if (d->type < XDSD_ARG_STRING || d->type > XDSD_ARG_STRING_LIST ||
-            d->offset >= (p->conf_size ? p->conf_size : 1) || xds_source_directive(d->name)) {
-            snprintf(err, errlen, "plugin \"%s\" (%s): invalid directive table entry \"%s\"", name,
-                     path, d->name);
+    if (g != NULL) {
+        if (check_generator(name, path, g, err, errlen) != XDS_OK)
+            goto failed;
+    } else {
+        if (check_abi(name, path, "plugin", p->magic, XDSD_PLUGIN_MAGIC, p->abi_major, p->abi_minor,
+                      XDSD_PLUGIN_ABI_MAJOR, XDSD_PLUGIN_ABI_MINOR, p->size, sizeof(xdsd_plugin_t),
+                      p->name, p->directives, p->conf_size, xds_source_directive, err,
+                      errlen) != XDS_OK)
+            goto failed;
+        if (p->create == NULL || p->start == NULL || p->destroy == NULL) {
+            snprintf(err, errlen, "plugin \"%s\" (%s): create, start or destroy is missing", name,
+                     path);
             goto failed;
         }
     }
@@ -104,6 +154,8 @@ xds_plugin_t *xds_plugin_load(const char *name, const char *path, char *err, siz
     pl->path = xds_strdup(path);
     pl->dl = dl;
     pl->p = p;
+    pl->g = g;
+    atomic_init(&pl->refs, 1);
     return pl;
 
 failed:
@@ -111,14 +163,32 @@ failed:
     return NULL;
 }
 
+xds_plugin_t *xds_plugin_ref(xds_plugin_t *pl)
+{
+    atomic_fetch_add_explicit(&pl->refs, 1, memory_order_relaxed);
+    return pl;
+}
+
 void xds_plugin_unload(xds_plugin_t *pl)
 {
-    if (pl == NULL)
+    if (pl == NULL || atomic_fetch_sub_explicit(&pl->refs, 1, memory_order_acq_rel) != 1)
         return;
     dlclose(pl->dl);
     free(pl->name);
     free(pl->path);
     free(pl);
+}
+
+/* The directive table, conf size and host directives of either kind. */
+static const xdsd_directive_t *directives_of(const xds_plugin_t *pl, size_t *conf_size)
+{
+    *conf_size = pl->g ? pl->g->conf_size : pl->p->conf_size;
+    return pl->g ? pl->g->directives : pl->p->directives;
+}
+
+static int host_directive(const xds_plugin_t *pl, const char *name)
+{
+    return pl->g ? xds_generator_directive(name) : xds_source_directive(name);
 }
 
 static const char *arg_type_name(xdsd_arg_type_t t)
@@ -140,26 +210,27 @@ static const char *arg_type_name(xdsd_arg_type_t t)
 void *xds_plugin_conf_parse(const xds_plugin_t *pl, const xds_cnode_t *block, const char *prefix,
                             char *err, size_t errlen)
 {
-    const xdsd_plugin_t *p = pl->p;
-    char *conf = xds_calloc(1, p->conf_size ? p->conf_size : 1);
+    size_t conf_size;
+    const xdsd_directive_t *dirs = directives_of(pl, &conf_size);
+    char *conf = xds_calloc(1, conf_size ? conf_size : 1);
     size_t nd = 0;
-    while (p->directives && p->directives[nd].name)
+    while (dirs && dirs[nd].name)
         nd++;
     unsigned char *seen = xds_calloc(nd ? nd : 1, 1);
 
     for (size_t i = 0; i < block->nchildren; i++) {
         const xds_cnode_t *c = &block->children[i];
-        if (xds_source_directive(c->name))
+        if (host_directive(pl, c->name))
             continue;
         size_t k;
         for (k = 0; k < nd; k++)
-            if (strcmp(p->directives[k].name, c->name) == 0)
+            if (strcmp(dirs[k].name, c->name) == 0)
                 break;
         if (k == nd) {
             xds_conf_node_error(c, err, errlen, "unknown directive for plugin \"%s\"", pl->name);
             goto failed;
         }
-        const xdsd_directive_t *d = &p->directives[k];
+        const xdsd_directive_t *d = &dirs[k];
         if (c->block) {
             xds_conf_node_error(c, err, errlen, "takes no { } block");
             goto failed;
@@ -213,9 +284,9 @@ void *xds_plugin_conf_parse(const xds_plugin_t *pl, const xds_cnode_t *block, co
         }
     }
     for (size_t k = 0; k < nd; k++) {
-        if ((p->directives[k].flags & XDSD_DIRECTIVE_REQUIRED) && !seen[k]) {
+        if ((dirs[k].flags & XDSD_DIRECTIVE_REQUIRED) && !seen[k]) {
             xds_conf_node_error(block, err, errlen, "directive \"%s\" is required by plugin \"%s\"",
-                                p->directives[k].name, pl->name);
+                                dirs[k].name, pl->name);
             goto failed;
         }
     }
@@ -232,7 +303,8 @@ void xds_plugin_conf_free(const xds_plugin_t *pl, void *conf)
 {
     if (conf == NULL)
         return;
-    for (const xdsd_directive_t *d = pl->p->directives; d && d->name; d++) {
+    size_t conf_size;
+    for (const xdsd_directive_t *d = directives_of(pl, &conf_size); d && d->name; d++) {
         void *field = (char *)conf + d->offset;
         if (d->type == XDSD_ARG_STRING || d->type == XDSD_ARG_PATH) {
             free(*(char **)field);

@@ -135,7 +135,8 @@ static int api_publish(xdsd_source_t *s, const char *json, size_t len, const cha
         return XDSD_ERROR;
     }
     xj_t *doc = xj_parse(json, len, XDS_MODEL_MAX_DEPTH, err, sizeof(err));
-    if (doc == NULL || xds_model_check_document(doc, s->strict, err, sizeof(err)) != XDS_OK) {
+    if (doc == NULL || xds_model_check_document_ex(doc, s->strict, s->extra_names, s->nextra, err,
+                                                   sizeof(err)) != XDS_OK) {
         snprintf(reason, sizeof(reason), "%s: %s", origin ? origin : "document", err);
         set_failing(s, reason);
         s->refused = 1;

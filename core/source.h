@@ -20,7 +20,9 @@ struct xdsd_source {
     void *conf;           /* plugin conf struct, owned */
     void *state;          /* plugin instance, owned by the plugin */
     int started;
-    int strict;                /* unknown model collections are errors */
+    int strict;                     /* unknown model collections are errors */
+    const char *const *extra_names; /* collections generator modules read (the cycle's) */
+    size_t nextra;
     int required;              /* `required on|off;`: the first snapshot waits for it */
     int64_t stale_after_ms;    /* `stale_after`: 0 = never stale */
     int64_t max_document_size; /* `max_document_size`: larger documents are refused */

@@ -181,7 +181,7 @@ static const xdsd_plugin_t plugin_entry = {
     .destroy = plugin_destroy,
 };
 
-static xds_plugin_t plugin = {"fuzz", "(built in)", NULL, &plugin_entry};
+static xds_plugin_t plugin = {.name = "fuzz", .path = "(built in)", .p = &plugin_entry};
 
 /* The checks core/cycle.c makes before it creates a source, then create. */
 static void create_source(const xds_cnode_t *n)

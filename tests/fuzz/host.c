@@ -57,7 +57,7 @@ static const xdsd_plugin_t stub_entry = {
     .destroy = stub_destroy,
 };
 
-static xds_plugin_t stub_plugin = {"fuzz", "(built in)", NULL, &stub_entry};
+static xds_plugin_t stub_plugin = {.name = "fuzz", .path = "(built in)", .p = &stub_entry};
 
 /* Create a source from conf (see host.h). */
 xds_source_t *fuzz_source_new(const char *conf, int strict, const xdsd_host_api_t **api, char *err,
