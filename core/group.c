@@ -72,6 +72,14 @@ static void tab_put(table_t *t, const void *k, size_t len, uint64_t h, void *val
 
 /* ---- the world ------------------------------------------------------------ */
 
+/* What every group that matches the same items gets (without per-node
+ * generators): keyed by a hash of which items those are. */
+typedef struct {
+    uint8_t key[16];
+    const xds_view_t *views[XDS_TYPE_COUNT];
+    char *error;
+} setres_t;
+
 /* An interned view: its key is the type id byte followed by the version. */
 typedef struct {
     xds_view_t v;
@@ -95,12 +103,13 @@ struct xds_world {
     size_t nkeys;
     char *keys_text;
     uint64_t regen_set, regen_node; /* generators to run again, by scope */
+    unsigned char *node_read;       /* per key: a per-node generator reads it */
     int raw_gen;                    /* index of the raw pass-through generator */
     int any_match;
     xds_snapshot_t *snap; /* the snapshot this world belongs to */
 
     pthread_mutex_t lock;
-    table_t groups, res, views;
+    table_t groups, res, views, sets;
     xds_group_stats_t stats;
 };
 
@@ -207,6 +216,21 @@ xds_world_t *xds_world_new(const xds_cycle_t *c)
             w->regen_node |= (uint64_t)1 << (xds_ngenerators + k);
         else
             w->regen_set |= (uint64_t)1 << (xds_ngenerators + k);
+
+    /* The attributes per-node generators read: groups that match the same
+     * items and agree on those share one result. */
+    w->node_read = xds_calloc(w->nkeys ? w->nkeys : 1, 1);
+    for (size_t g = 0; g < xds_ngenerators + w->ncgens; g++) {
+        if (!((w->regen_node >> g) & 1))
+            continue;
+        const char *const *reads = g < xds_ngenerators ? xds_generators[g]->node_attrs : NULL;
+        for (size_t i = 0; i < w->nkeys; i++) {
+            int hit = reads == NULL;
+            for (size_t r = 0; reads && reads[r] && !hit; r++)
+                hit = strcmp(reads[r], w->keys[i]) == 0;
+            w->node_read[i] |= (unsigned char)hit;
+        }
+    }
     return w;
 }
 
@@ -284,6 +308,14 @@ void xds_world_free(xds_world_t *w)
         free(iv->v.segs);
         free(iv);
     }
+    for (size_t i = 0; i < w->sets.cap; i++) {
+        setres_t *sr = w->sets.s[i].val;
+        if (sr) {
+            free(sr->error);
+            free(sr);
+        }
+    }
+    free(w->sets.s);
     free(w->groups.s);
     free(w->res.s);
     free(w->views.s);
@@ -305,6 +337,7 @@ void xds_world_free(xds_world_t *w)
         free(w->keys[i]);
     free(w->keys);
     free(w->keys_text);
+    free(w->node_read);
     pthread_mutex_destroy(&w->lock);
     free(w);
 }
@@ -494,6 +527,46 @@ static xds_group_t *group_build(xds_world_t *w, const char *key, size_t klen)
         }
     }
 
+    /* A group's configuration depends only on which items it matches and
+     * on the attributes per-node generators read: groups that agree on
+     * those share the first one's result, generated and serialized once. */
+    int by_set = 1;
+    uint8_t skey[16];
+    uint64_t sh = 0;
+    if (by_set) {
+        XXH3_state_t st;
+        XXH128_canonical_t digest;
+        XXH3_128bits_reset(&st);
+        for (int c = 0; c < XDS_NCOLL; c++) {
+            size_t n = coll_of(&w->model, c)->n;
+            XXH3_128bits_update(&st, &n, sizeof(n));
+            XXH3_128bits_update(&st, incl[c], n);
+        }
+        for (size_t i = 0; i < w->nkeys; i++) {
+            size_t n = w->node_read[i] ? g->vals[i].n : 0;
+            XXH3_128bits_update(&st, &n, sizeof(n));
+            XXH3_128bits_update(&st, g->vals[i].p, n);
+        }
+        XXH128_canonicalFromHash(&digest, XXH3_128bits_digest(&st));
+        memcpy(skey, digest.digest, 16);
+        sh = XXH3_64bits(skey, 16);
+        pthread_mutex_lock(&w->lock);
+        const setres_t *sr = tab_find(&w->sets, skey, 16, sh);
+        if (sr) {
+            memcpy(g->views, sr->views, sizeof(g->views));
+            g->error = sr->error ? xds_strdup(sr->error) : NULL;
+        }
+        pthread_mutex_unlock(&w->lock);
+        if (sr) {
+            for (int c = 0; c < XDS_NCOLL; c++) {
+                free(incl[c]);
+                free(coll_of(&fm, c)->items);
+            }
+            g->build_ms = now_ms() - t0;
+            return g;
+        }
+    }
+
     uint64_t mask = w->regen_node | (dropped ? w->regen_set : 0);
     if (mask == 0 && dropped == 0) { /* it gets everything: the snapshot's own views */
         for (size_t t = 0; t < XDS_TYPE_COUNT; t++)
@@ -590,6 +663,22 @@ failed:
     g->error = xds_strdup(out->errors.data ? out->errors.data : "generator failed");
     memset(g->views, 0, sizeof(g->views));
 done:
+    if (by_set) {
+        setres_t *sr = xds_calloc(1, sizeof(*sr));
+        memcpy(sr->key, skey, 16);
+        memcpy(sr->views, g->views, sizeof(sr->views));
+        sr->error = g->error ? xds_strdup(g->error) : NULL;
+        pthread_mutex_lock(&w->lock);
+        if (tab_find(&w->sets, sr->key, 16, sh) == NULL) {
+            tab_put(&w->sets, sr->key, 16, sh, sr);
+            sr = NULL;
+        }
+        pthread_mutex_unlock(&w->lock);
+        if (sr) {
+            free(sr->error);
+            free(sr);
+        }
+    }
     for (size_t t = 0; t < XDS_TYPE_COUNT; t++)
         xds_name_index_free(&names[t]);
     xds_gen_out_free(out);

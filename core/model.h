@@ -125,11 +125,15 @@ enum {
 /* A generator module (modules/gen_*.c).  generate() reads the model and adds
  * resources; on invalid model data it calls xds_gen_error and returns
  * XDS_ERROR.  scope() (NULL: XDS_GEN_PER_ITEM) says what its output depends
- * on under m's options.  Pure: no I/O, no globals, may run on any thread. */
+ * on under m's options; with XDS_GEN_PER_NODE, node_attrs names the node
+ * attributes it reads (NULL: any), so groups that agree on those (and
+ * match the same items) can share its output.  Pure: no I/O, no globals,
+ * may run on any thread. */
 typedef struct {
     const char *name; /* "clusters", "endpoints", "listeners", "routes", "raw" */
     int (*generate)(const xds_model_t *model, xds_gen_out_t *out);
     int (*scope)(const xds_model_t *model);
+    const char *const *node_attrs;
 } xds_generator_t;
 
 /* The compiled-in generators, in the order they run (core/modules.c). */

@@ -55,4 +55,4 @@ static int generate_clusters(const xds_model_t *m, xds_gen_out_t *out)
 }
 
 /* The clusters generator, listed in core/modules.c. */
-const xds_generator_t xds_gen_clusters = {"clusters", generate_clusters, NULL};
+const xds_generator_t xds_gen_clusters = {"clusters", generate_clusters, NULL, NULL};

@@ -44,4 +44,7 @@ static int endpoints_scope(const xds_model_t *m)
     return m->opts.locality_priority ? XDS_GEN_PER_NODE : XDS_GEN_PER_ITEM;
 }
 
-const xds_generator_t xds_gen_endpoints = {"endpoints", generate_endpoints, endpoints_scope};
+static const char *const endpoints_reads[] = {"locality.zone", NULL};
+
+const xds_generator_t xds_gen_endpoints = {"endpoints", generate_endpoints, endpoints_scope,
+                                           endpoints_reads};

@@ -90,4 +90,4 @@ static int generate_listeners(const xds_model_t *m, xds_gen_out_t *out)
 }
 
 /* The listeners generator, listed in core/modules.c. */
-const xds_generator_t xds_gen_listeners = {"listeners", generate_listeners, NULL};
+const xds_generator_t xds_gen_listeners = {"listeners", generate_listeners, NULL, NULL};

@@ -45,4 +45,4 @@ static int generate_raw(const xds_model_t *m, xds_gen_out_t *out)
 }
 
 /* The raw resources generator, listed in core/modules.c. */
-const xds_generator_t xds_gen_raw = {"raw", generate_raw, NULL};
+const xds_generator_t xds_gen_raw = {"raw", generate_raw, NULL, NULL};

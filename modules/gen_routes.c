@@ -206,4 +206,4 @@ static int routes_scope(const xds_model_t *m)
     return XDS_GEN_PER_SET;
 }
 
-const xds_generator_t xds_gen_routes = {"routes", generate_routes, routes_scope};
+const xds_generator_t xds_gen_routes = {"routes", generate_routes, routes_scope, NULL};

@@ -227,3 +227,28 @@ def test_node_group_directive_checked(tmp_path):
     r = run_xdsd(["-T", "-c", conf])
     assert r.returncode == 1
     assert re.search(r'x\.conf:3: .*node_group.*unknown node attribute "zone"', r.stderr), r.stderr
+
+
+def test_nodes_state_follows_each_group(xdsd):
+    port = start_with_admin(xdsd, grouped_model(), envoy="xds_cluster xds_cluster; refresh_delay 10s;")
+    edge, internal = node("e1", "edge-eu"), node("i1", "internal")
+    ve = xdsd.poll("clusters", node=edge).version
+    vi = xdsd.poll("clusters", node=internal).version
+    xdsd.poll("clusters", node=edge, version_info=ve)
+    xdsd.poll("clusters", node=internal, version_info=vi)
+    nodes = admin_json(port, "/nodes")["nodes"]
+    assert nodes["e1"]["types"]["clusters"]["current_version"] == ve
+    assert nodes["i1"]["types"]["clusters"]["current_version"] == vi
+    assert nodes["e1"]["state"] == nodes["i1"]["state"] == "current"
+
+    model = grouped_model()
+    model["services"][2]["connect_timeout"] = "4s"  # shop: edge only
+    write_model(xdsd.dir / "catalog.json", model)
+    xdsd.wait_log(r"snapshot 2 built")
+    nodes = admin_json(port, "/nodes")["nodes"]
+    # (states also depend on poll timing: "stale" after 3 intervals; the
+    # versions are what groups decide)
+    assert nodes["e1"]["types"]["clusters"]["current_version"] != ve
+    assert nodes["e1"]["types"]["clusters"]["state"] in ("behind", "stale")
+    assert nodes["i1"]["types"]["clusters"]["current_version"] == vi  # its group did not change
+    assert nodes["i1"]["types"]["clusters"]["state"] in ("current", "stale")
