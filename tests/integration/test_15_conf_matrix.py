@@ -21,6 +21,9 @@ CASES = [
     ("main", "bogus_directive 1;", "bogus_directive"),
     ("envoy", "refresh_delay soon;", "refresh_delay"),
     ("envoy", "xds_cluster;", "xds_cluster"),
+    ("envoy", "node_group zone;", "node_group"),
+    ("envoy", "node_group;", "node_group"),
+    ("envoy", "locality_priority sometimes;", "locality_priority"),
     ("discovery", "workers 0;", "workers"),
     ("discovery", "workers many;", "workers"),
     ("discovery", "client_max_body_size huge;", "client_max_body_size"),
@@ -43,22 +46,29 @@ CASES = [
     ("source", "poll_interval often;", "poll_interval"),
     ("source", "max_size large;", "max_size"),
     ("source", "unknown_thing 1;", "unknown_thing"),
+    ("generator", "node_context maybe;", "node_context"),
+    ("generator", "type;", "type"),
+    ("generator", "colour red;", "colour"),
 ]
 
 
 @pytest.mark.parametrize("where,text,name", CASES, ids=["%s:%s" % (c[0], c[2]) for c in CASES])
 def test_wrong_value_is_refused_with_file_line_and_directive(xdsd, where, text, name):
+    # A conf of its own, holding each directive at most once, so that the
+    # wrong value itself is what is refused (not a duplicate directive).
     model_src = xdsd.file_source(basic_model(), extra=text if where == "source" else "")
-    main = text if where == "main" else ""
-    discovery = text if where == "discovery" else ""
-    envoy = "xds_cluster xds_cluster; refresh_delay 1s; " + (text if where == "envoy" else "")
-    if where == "envoy" and text.startswith("xds_cluster"):
-        envoy = text
+    main = "plugin_dir {plugins};" if not text.startswith("plugin_dir") else ""
+    if where == "main":
+        main += "\n" + text
     if where == "admin":
-        main += " admin { listen 127.0.0.1:19999; %s }" % text if not text.startswith("listen") \
-            else " admin { %s }" % text
-    conf = xdsd.write_conf(xdsd.conf(model_src, main=main, discovery=discovery, envoy=envoy))
+        main += "\nadmin { %s %s }" % ("" if text.startswith("listen") else "listen 127.0.0.1:19999;", text)
+    if where == "generator":
+        main += "\ngenerator layers { plugin rtds; type runtime; %s }" % text
+    envoy = text if where == "envoy" else ""
+    discovery = "listen 127.0.0.1:{port}; " + (text if where == "discovery" else "")
+    conf = xdsd.write_conf("%s\nenvoy { %s }\ndiscovery { %s }\n%s" % (main, envoy, discovery, model_src))
     r = run_xdsd(["-T", "-c", conf])
     assert r.returncode == 1, r.stderr
     assert re.search(r"xdsd\.conf:\d+: ", r.stderr), r.stderr
     assert name in r.stderr, r.stderr
+    assert "is duplicate" not in r.stderr, r.stderr  # the value is refused, not the repetition

@@ -140,3 +140,24 @@ def test_same_model_split_over_sources_gives_same_versions(xdsd_factory):
     part2 = {"services": whole["services"][2:]}
     b.start(b.conf(b.file_source(part1) + doc_source("rest", part2), main=load_static_doc()))
     assert a.versions() == b.versions()
+
+
+def test_fail_start_refused_with_its_reason(xdsd):
+    src = xdsd.file_source(basic_model()) + "source doomed { plugin fail_start; }\n"
+    conf = xdsd.write_conf(xdsd.conf(src, main="load_plugin fail_start %s/fail_start.so;" % TEST_PLUGIN_DIR))
+    assert run_xdsd(["-T", "-c", conf]).returncode == 0  # create() is fine: the conf is valid
+    r = run_xdsd(["-c", conf, "-p", xdsd.dir], timeout=20)
+    assert r.returncode == 1, r
+    assert re.search(r'source "doomed": plugin "fail_start" failed to start: deliberate start failure',
+                     r.stderr), r.stderr
+
+
+def test_fail_start_on_reload_keeps_serving(xdsd):
+    xdsd.start(xdsd.conf(xdsd.file_source(basic_model())))
+    v = xdsd.poll("clusters").version
+    src = xdsd.file_source(basic_model()) + "source doomed { plugin fail_start; }\n"
+    xdsd.write_conf(xdsd.conf(src, main="load_plugin fail_start %s/fail_start.so;" % TEST_PLUGIN_DIR))
+    xdsd.send_signal(signal.SIGHUP)
+    xdsd.wait_log(r"deliberate start failure")
+    r = xdsd.poll("clusters")
+    assert r.status == 200 and r.version == v

@@ -6,7 +6,9 @@ Envoy's schema (by xdsd with `schema`, and by the harness on every 200)."""
 import re
 import signal
 
-from conftest import REPO, envoy_node, run_xdsd, service, write_model
+import pytest
+
+from conftest import REPO, TEST_PLUGIN_DIR, envoy_node, run_xdsd, service, write_model
 
 SCHEMA = REPO / "tests" / ".deps" / "envoy.pb"
 
@@ -129,3 +131,43 @@ def test_runtime_collection_needs_a_generator(xdsd):
     src = xdsd.file_source(model())
     xdsd.start(xdsd.conf(src), wait="listening")
     xdsd.wait_log(r'unknown collection "runtime"')
+
+
+# ---- a module that fails every way (tests/plugins/gen_fail.c) ----
+
+GEN_FAIL_MODES = [
+    ("error", r"widgets\[w1\]: deliberately bad \(mode error\) \(source catalog\)"),
+    ("silent", r"generator broken failed without saying why"),
+    ("bad_json", r"widgets\[w1\] \(source catalog\): generator broken made runtime\[w\] of invalid JSON: "
+                 r"line 1, column \d+: .*premature EOF"),
+    ("not_object", r"generator broken made runtime\[w\] of invalid JSON: not an object"),
+    ("no_name", r"generator broken added a resource without a name or body"),
+]
+
+
+def gen_fail_conf(xdsd, mode):
+    src = xdsd.file_source({"services": [service("greeter", 8085, listeners=None)],
+                            "widgets": [{"name": "w1"}, {"name": "w2"}]})
+    return xdsd.conf(src, main="load_plugin gen_fail %s/gen_fail.so;\n"
+                     "generator broken { plugin gen_fail; type runtime; mode %s; }"
+                     % (TEST_PLUGIN_DIR, mode))
+
+
+@pytest.mark.parametrize("mode,message", GEN_FAIL_MODES, ids=[m[0] for m in GEN_FAIL_MODES])
+def test_failing_generator_refuses_the_build_with_its_reason(xdsd, mode, message):
+    xdsd.start(gen_fail_conf(xdsd, mode), wait="listening")
+    xdsd.wait_log(r"build refused")
+    xdsd.wait_log(message)
+    r = xdsd.poll("clusters")
+    assert r.status == 503, r  # nothing was ever valid: nothing is served
+    assert xdsd.alive()
+
+
+def test_generator_failing_for_one_group_only(xdsd):
+    xdsd.start(gen_fail_conf(xdsd, "group_error"))
+    good = xdsd.poll("runtime", node=node("good"))
+    assert good.status == 200 and sorted(good.names()) == ["w1", "w2"]
+    bad = xdsd.poll("runtime", node=node("bad"))
+    assert bad.status == 503 and b"no layers for cluster bad" in bad.body, bad
+    xdsd.wait_log(r'node group \{"cluster":"bad"\} refused')
+    assert xdsd.poll("clusters", node=node("good")).status == 200

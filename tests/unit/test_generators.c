@@ -397,6 +397,34 @@ static void test_service_errors(void **state)
         {SVC("\"listeners\": \"ingress\""),
          "services[greeter].listeners: expected an array of strings, got \"ingress\" (source "
          "catalog)"},
+        /* a wrong type in every field (issue 9) */
+        {EP("{\"address\": \"10.0.0.1\", \"port\": 80, \"region\": 3}"),
+         "services[greeter].endpoints[1].region: expected a non-empty string, got 3 (source "
+         "catalog)"},
+        {EP("{\"address\": 10, \"port\": 80}"),
+         "services[greeter].endpoints[1].address: expected a non-empty string, got 10 (source "
+         "catalog)"},
+        {SVC("\"routes\": [{\"path\": 5}]"),
+         "services[greeter].routes[0].path: expected a non-empty string, got 5 (source catalog)"},
+        {SVC("\"routes\": [{\"prefix\": \"/\", \"prefix_rewrite\": false}]"),
+         "services[greeter].routes[0].prefix_rewrite: expected a non-empty string, got false "
+         "(source catalog)"},
+        {SVC("\"routes\": [\"/\"]"),
+         "services[greeter].routes[0]: expected an object, got \"/\" (source catalog)"},
+        {SVC("\"domains\": [\"a\", 5]"),
+         "services[greeter].domains[1]: expected a non-empty string, got 5 (source catalog)"},
+        {SVC("\"listeners\": [null]"),
+         "services[greeter].listeners[0]: expected a non-empty string, got null (source "
+         "catalog)"},
+        {SVC("\"lb_policy\": 1"),
+         "services[greeter].lb_policy: expected one of ROUND_ROBIN, LEAST_REQUEST, RING_HASH, "
+         "RANDOM, MAGLEV, got 1 (source catalog)"},
+        {SVC("\"discovery\": [\"eds\"]"),
+         "services[greeter].discovery: expected one of static, dns, eds, got an array (source "
+         "catalog)"},
+        {SVC("\"endpoints\": [{\"address\": \"10.0.0.1\", \"port\": 80, \"health\": true}]"),
+         "services[greeter].endpoints[0].health: expected one of UNKNOWN, HEALTHY, UNHEALTHY, "
+         "DRAINING, TIMEOUT, DEGRADED, got true (source catalog)"},
     };
     for (size_t i = 0; i < xds_nelems(cases); i++)
         assert_model_error(cases[i].model, cases[i].error);
@@ -416,6 +444,13 @@ static void test_listener_and_route_errors(void **state)
          "listeners[ingress].address: expected an IP address, got \"localhost\" (source catalog)"},
         {"{\"listeners\": [{\"name\": \"ingress\", \"port\": 8080, \"protocol\": \"http\"}]}",
          "listeners[ingress]: unknown field \"protocol\" (source catalog)"},
+        {"{\"listeners\": [{\"name\": \"ingress\", \"port\": \"8080\"}]}",
+         "listeners[ingress].port: expected an integer in 1..65535, got \"8080\" (source "
+         "catalog)"},
+        {"{\"listeners\": [{\"name\": \"ingress\", \"port\": 70000}]}",
+         "listeners[ingress].port: expected an integer in 1..65535, got 70000 (source catalog)"},
+        {"{\"listeners\": [{\"name\": \"ingress\", \"port\": 80, \"address\": 10}]}",
+         "listeners[ingress].address: expected a non-empty string, got 10 (source catalog)"},
         {"{\"listeners\": [{\"name\": \"a\", \"port\": 80}, {\"name\": \"b\", \"port\": 80, "
          "\"address\": \"0.0.0.0\"}]}",
          "listeners[b]: address 0.0.0.0:80 is already used by listeners[a] (source catalog) "
