@@ -18,18 +18,18 @@ static xj_t *cluster_of(const xds_model_t *m, const gen_service_t *svc)
     static const char *const types[] = {"STATIC", "STRICT_DNS", "EDS"};
     xj_t *cl = xj_object();
 
-    xj_object_put(cl, "name", xj_string(svc->name));
-    xj_object_put(cl, "type", xj_string(types[svc->discovery]));
-    xj_object_put(cl, "connect_timeout", xj_string(svc->connect_timeout));
+    xj_object_add(cl, "name", xj_string(svc->name));
+    xj_object_add(cl, "type", xj_string(types[svc->discovery]));
+    xj_object_add(cl, "connect_timeout", xj_string(svc->connect_timeout));
     if (svc->lb_policy)
-        xj_object_put(cl, "lb_policy", xj_string(svc->lb_policy));
+        xj_object_add(cl, "lb_policy", xj_string(svc->lb_policy));
     if (svc->discovery == GEN_DISCOVERY_EDS) {
-        xj_t *eds = xj_object_put(cl, "eds_cluster_config", xj_object());
-        xj_object_put(eds, "eds_config", gen_rest_config_source(m));
+        xj_t *eds = xj_object_add(cl, "eds_cluster_config", xj_object());
+        xj_object_add(eds, "eds_config", gen_rest_config_source(m));
     } else {
-        xj_t *la = xj_object_put(cl, "load_assignment", xj_object());
-        xj_object_put(la, "cluster_name", xj_string(svc->name));
-        xj_object_put(la, "endpoints", gen_locality_endpoints(svc, NULL));
+        xj_t *la = xj_object_add(cl, "load_assignment", xj_object());
+        xj_object_add(la, "cluster_name", xj_string(svc->name));
+        xj_object_add(la, "endpoints", gen_locality_endpoints(svc, NULL));
     }
     return cl;
 }
@@ -45,7 +45,7 @@ static int generate_clusters(const xds_model_t *m, xds_gen_out_t *out)
         int rc = svc ? XDS_OK : XDS_ERROR;
 
         if (svc) {
-            snprintf(origin, sizeof(origin), "services[%s] (source %s)", it->name, it->source);
+            gen_item_origin("services", it, origin, sizeof(origin));
             rc = xds_gen_add(out, XDS_TYPE_CLUSTERS, svc->name, cluster_of(m, svc), it, origin);
         }
         if (rc != XDS_OK)

@@ -26,9 +26,9 @@ static int generate_endpoints(const xds_model_t *m, xds_gen_out_t *out)
 
         if (svc && svc->discovery == GEN_DISCOVERY_EDS) {
             xj_t *cla = xj_object();
-            xj_object_put(cla, "cluster_name", xj_string(svc->name));
-            xj_object_put(cla, "endpoints", gen_locality_endpoints(svc, zone));
-            snprintf(origin, sizeof(origin), "services[%s] (source %s)", it->name, it->source);
+            xj_object_add(cla, "cluster_name", xj_string(svc->name));
+            xj_object_add(cla, "endpoints", gen_locality_endpoints(svc, zone));
+            gen_item_origin("services", it, origin, sizeof(origin));
             rc = xds_gen_add(out, XDS_TYPE_ENDPOINTS, svc->name, cla, it, origin);
         }
         if (rc != XDS_OK)

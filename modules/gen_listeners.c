@@ -23,26 +23,26 @@ static xj_t *listener_of(const xds_model_t *m, const gen_listener_t *l)
 {
     xj_t *lis = xj_object(), *sa, *hcm, *rds, *filter, *router;
 
-    xj_object_put(lis, "name", xj_string(l->name));
-    sa = xj_object_put(xj_object_put(lis, "address", xj_object()), "socket_address", xj_object());
-    xj_object_put(sa, "address", xj_string(l->address));
-    xj_object_put(sa, "port_value", xj_int(l->port));
+    xj_object_add(lis, "name", xj_string(l->name));
+    sa = xj_object_add(xj_object_add(lis, "address", xj_object()), "socket_address", xj_object());
+    xj_object_add(sa, "address", xj_string(l->address));
+    xj_object_add(sa, "port_value", xj_int(l->port));
 
     filter = xj_object();
-    xj_object_put(filter, "name", xj_string("envoy.filters.network.http_connection_manager"));
-    hcm = xj_object_put(filter, "typed_config", xj_object());
-    xj_object_put(hcm, "@type", xj_string(HCM_TYPE));
-    xj_object_put(hcm, "stat_prefix", xj_string(l->name));
-    rds = xj_object_put(hcm, "rds", xj_object());
-    xj_object_put(rds, "route_config_name", xj_string(l->name));
-    xj_object_put(rds, "config_source", gen_rest_config_source(m));
-    router = xj_array_push(xj_object_put(hcm, "http_filters", xj_array()), xj_object());
-    xj_object_put(router, "name", xj_string("envoy.filters.http.router"));
-    xj_object_put(xj_object_put(router, "typed_config", xj_object()), "@type",
+    xj_object_add(filter, "name", xj_string("envoy.filters.network.http_connection_manager"));
+    hcm = xj_object_add(filter, "typed_config", xj_object());
+    xj_object_add(hcm, "@type", xj_string(HCM_TYPE));
+    xj_object_add(hcm, "stat_prefix", xj_string(l->name));
+    rds = xj_object_add(hcm, "rds", xj_object());
+    xj_object_add(rds, "route_config_name", xj_string(l->name));
+    xj_object_add(rds, "config_source", gen_rest_config_source(m));
+    router = xj_array_push(xj_object_add(hcm, "http_filters", xj_array()), xj_object());
+    xj_object_add(router, "name", xj_string("envoy.filters.http.router"));
+    xj_object_add(xj_object_add(router, "typed_config", xj_object()), "@type",
                   xj_string(ROUTER_TYPE));
 
-    xj_t *chain = xj_array_push(xj_object_put(lis, "filter_chains", xj_array()), xj_object());
-    xj_array_push(xj_object_put(chain, "filters", xj_array()), filter);
+    xj_t *chain = xj_array_push(xj_object_add(lis, "filter_chains", xj_array()), xj_object());
+    xj_array_push(xj_object_add(chain, "filters", xj_array()), filter);
     return lis;
 }
 

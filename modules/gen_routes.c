@@ -38,20 +38,20 @@ static xj_t *route_of(const gen_service_t *svc, const gen_route_t *r)
 {
     xj_t *route = xj_object(), *match, *action;
 
-    match = xj_object_put(route, "match", xj_object());
+    match = xj_object_add(route, "match", xj_object());
     if (r->match == GEN_MATCH_PREFIX)
-        xj_object_put(match, "prefix", xj_string(r->value));
+        xj_object_add(match, "prefix", xj_string(r->value));
     else if (r->match == GEN_MATCH_PATH)
-        xj_object_put(match, "path", xj_string(r->value));
+        xj_object_add(match, "path", xj_string(r->value));
     else
-        xj_object_put(xj_object_put(match, "safe_regex", xj_object()), "regex",
+        xj_object_add(xj_object_add(match, "safe_regex", xj_object()), "regex",
                       xj_string(r->value));
-    action = xj_object_put(route, "route", xj_object());
-    xj_object_put(action, "cluster", xj_string(svc->name));
+    action = xj_object_add(route, "route", xj_object());
+    xj_object_add(action, "cluster", xj_string(svc->name));
     if (r->timeout[0])
-        xj_object_put(action, "timeout", xj_string(r->timeout));
+        xj_object_add(action, "timeout", xj_string(r->timeout));
     if (r->prefix_rewrite)
-        xj_object_put(action, "prefix_rewrite", xj_string(r->prefix_rewrite));
+        xj_object_add(action, "prefix_rewrite", xj_string(r->prefix_rewrite));
     return route;
 }
 
@@ -59,9 +59,9 @@ static xj_t *virtual_host_of(const gen_service_t *svc)
 {
     xj_t *vh = xj_object(), *routes;
 
-    xj_object_put(vh, "name", xj_string(svc->name));
-    xj_object_put(vh, "domains", xj_clone(svc->domains));
-    routes = xj_object_put(vh, "routes", xj_array());
+    xj_object_add(vh, "name", xj_string(svc->name));
+    xj_object_add(vh, "domains", xj_clone(svc->domains));
+    routes = xj_object_add(vh, "routes", xj_array());
     for (size_t i = 0; i < svc->nroutes; i++)
         xj_array_push(routes, route_of(svc, &svc->routes[i]));
     return vh;
@@ -117,8 +117,8 @@ static int route_config_of(const xds_model_item_t *lis, xds_gen_out_t *out,
     char q[96];
 
     *rcp = NULL;
-    xj_object_put(rc, "name", xj_string(lis->name));
-    vhs = xj_object_put(rc, "virtual_hosts", xj_array());
+    xj_object_add(rc, "name", xj_string(lis->name));
+    vhs = xj_object_add(rc, "virtual_hosts", xj_array());
     xds_name_index_clear(dix);
     for (size_t i = 0; i < list->n; i++) {
         const gen_service_t *svc = &svcs[list->svc[i]];

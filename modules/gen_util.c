@@ -66,6 +66,24 @@ void gen_path_restore(gen_ctx_t *c, size_t mark)
 }
 
 /* "services[greeter] (source catalog)". */
+const char *gen_item_origin(const char *collection, const xds_model_item_t *it, char *buf,
+                            size_t len)
+{
+    const char *parts[5] = {collection, "[", it->name, "] (source ", it->source};
+    size_t at = 0;
+    for (size_t i = 0; i < 5 && len > 1; i++) {
+        size_t n = strlen(parts[i]);
+        if (n > len - 1 - at)
+            n = len - 1 - at;
+        memcpy(buf + at, parts[i], n);
+        at += n;
+    }
+    if (at + 1 < len)
+        buf[at++] = ')';
+    buf[at < len ? at : len - 1] = '\0';
+    return buf;
+}
+
 const char *gen_origin(const gen_ctx_t *c, char *buf, size_t len)
 {
     snprintf(buf, len, "%s[%s] (source %s)", c->collection, c->name, c->source);
@@ -653,12 +671,12 @@ xj_t *gen_rest_config_source(const xds_model_t *m)
     if (ms > INT64_MAX / 1000000)
         ms = INT64_MAX / 1000000;
     gen_format_duration(ms * 1000000, delay);
-    xj_object_put(cs, "resource_api_version", xj_string("V3"));
-    api = xj_object_put(cs, "api_config_source", xj_object());
-    xj_object_put(api, "api_type", xj_string("REST"));
-    xj_object_put(api, "transport_api_version", xj_string("V3"));
-    xj_array_push(xj_object_put(api, "cluster_names", xj_array()), xj_string(cluster));
-    xj_object_put(api, "refresh_delay", xj_string(delay));
+    xj_object_add(cs, "resource_api_version", xj_string("V3"));
+    api = xj_object_add(cs, "api_config_source", xj_object());
+    xj_object_add(api, "api_type", xj_string("REST"));
+    xj_object_add(api, "transport_api_version", xj_string("V3"));
+    xj_array_push(xj_object_add(api, "cluster_names", xj_array()), xj_string(cluster));
+    xj_object_add(api, "refresh_delay", xj_string(delay));
     return cs;
 }
 
@@ -697,15 +715,15 @@ static xj_t *lb_endpoint(const gen_endpoint_t *ep)
     xj_t *lbe = xj_object();
     xj_t *sa = xj_object();
 
-    xj_object_put(sa, "address", xj_string(ep->address));
-    xj_object_put(sa, "port_value", xj_int(ep->port));
-    xj_object_put(
-        xj_object_put(xj_object_put(lbe, "endpoint", xj_object()), "address", xj_object()),
+    xj_object_add(sa, "address", xj_string(ep->address));
+    xj_object_add(sa, "port_value", xj_int(ep->port));
+    xj_object_add(
+        xj_object_add(xj_object_add(lbe, "endpoint", xj_object()), "address", xj_object()),
         "socket_address", sa);
     if (ep->health)
-        xj_object_put(lbe, "health_status", xj_string(ep->health));
+        xj_object_add(lbe, "health_status", xj_string(ep->health));
     if (ep->weight)
-        xj_object_put(lbe, "load_balancing_weight", xj_int(ep->weight));
+        xj_object_add(lbe, "load_balancing_weight", xj_int(ep->weight));
     return lbe;
 }
 
@@ -735,15 +753,15 @@ xj_t *gen_locality_endpoints(const gen_service_t *svc, const xds_str_t *own_zone
         if (i == 0 || cmp_locality(&refs[i - 1], &refs[i]) != 0) {
             xj_t *group = xj_array_push(arr, xj_object());
             if (ep->region || ep->zone) {
-                xj_t *loc = xj_object_put(group, "locality", xj_object());
+                xj_t *loc = xj_object_add(group, "locality", xj_object());
                 if (ep->region)
-                    xj_object_put(loc, "region", xj_string(ep->region));
+                    xj_object_add(loc, "region", xj_string(ep->region));
                 if (ep->zone)
-                    xj_object_put(loc, "zone", xj_string(ep->zone));
+                    xj_object_add(loc, "zone", xj_string(ep->zone));
             }
-            lbes = xj_object_put(group, "lb_endpoints", xj_array());
+            lbes = xj_object_add(group, "lb_endpoints", xj_array());
             if (split)
-                xj_object_put(group, "priority", xj_int(refs[i].priority));
+                xj_object_add(group, "priority", xj_int(refs[i].priority));
         }
         xj_array_push(lbes, lb_endpoint(ep));
     }

@@ -45,6 +45,9 @@ void gen_path_restore(gen_ctx_t *c, size_t mark);
 /* The item as an origin for xds_gen_add: "services[greeter] (source
  * catalog)".  Returns buf. */
 const char *gen_origin(const gen_ctx_t *c, char *buf, size_t len);
+/* The same for item it of collection (no formatting: once per resource). */
+const char *gen_item_origin(const char *collection, const xds_model_item_t *it, char *buf,
+                            size_t len);
 
 /* Record "<path>[.field]: <message> (source S)" and return XDS_ERROR.
  * field may be NULL. */

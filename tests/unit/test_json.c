@@ -132,6 +132,72 @@ static void test_strings_escapes(void **state)
     xj_free(o);
 }
 
+/* The serializer scans 8 bytes at a time for bytes to escape: every byte
+ * value at every offset of strings around that width must come out as a
+ * byte-at-a-time escaper writes it. */
+static void reference_escape(const unsigned char *s, size_t n, xds_buf_t *b)
+{
+    xds_buf_append(b, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        char esc[8];
+        switch (s[i]) {
+        case '"':
+            xds_buf_appends(b, "\\\"");
+            break;
+        case '\\':
+            xds_buf_appends(b, "\\\\");
+            break;
+        case '\n':
+            xds_buf_appends(b, "\\n");
+            break;
+        case '\r':
+            xds_buf_appends(b, "\\r");
+            break;
+        case '\t':
+            xds_buf_appends(b, "\\t");
+            break;
+        case '\b':
+            xds_buf_appends(b, "\\b");
+            break;
+        case '\f':
+            xds_buf_appends(b, "\\f");
+            break;
+        default:
+            if (s[i] < 0x20) {
+                snprintf(esc, sizeof(esc), "\\u%04x", s[i]);
+                xds_buf_appends(b, esc);
+            } else {
+                xds_buf_append(b, &s[i], 1);
+            }
+        }
+    }
+    xds_buf_append(b, "\"", 1);
+}
+
+static void test_string_escape_every_byte_everywhere(void **state)
+{
+    (void)state;
+    unsigned char s[24];
+    for (size_t len = 1; len <= sizeof(s); len++) {
+        for (size_t at = 0; at < len; at++) {
+            for (unsigned c = 0; c < 256; c++) {
+                memset(s, 'a', sizeof(s));
+                s[at] = (unsigned char)c;
+                if (len > 3 && at + 2 < len)
+                    s[len - 1] = 0xe9; /* a high byte elsewhere too */
+                xds_buf_t got = {0}, want = {0};
+                xj_write_string(&got, (const char *)s, len);
+                reference_escape(s, len, &want);
+                if (got.len != want.len || memcmp(got.data, want.data, got.len) != 0)
+                    fail_msg("len %zu, byte 0x%02x at %zu: got %s, want %s", len, c, at, got.data,
+                             want.data);
+                xds_buf_free(&got);
+                xds_buf_free(&want);
+            }
+        }
+    }
+}
+
 static void test_positions(void **state)
 {
     (void)state;
@@ -584,14 +650,23 @@ static void test_arena(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_arena),          cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_numbers_exact),  cmocka_unit_test(test_strings_escapes),
-        cmocka_unit_test(test_positions),      cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_utf8),           cmocka_unit_test(test_duplicate_keys),
-        cmocka_unit_test(test_depth),          cmocka_unit_test(test_serialize_any),
-        cmocka_unit_test(test_build_and_edit), cmocka_unit_test(test_clone),
-        cmocka_unit_test(test_int64),          cmocka_unit_test(test_double),
-        cmocka_unit_test(test_misc),           cmocka_unit_test(test_large_document),
+        cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_numbers_exact),
+        cmocka_unit_test(test_strings_escapes),
+        cmocka_unit_test(test_positions),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_duplicate_keys),
+        cmocka_unit_test(test_depth),
+        cmocka_unit_test(test_serialize_any),
+        cmocka_unit_test(test_build_and_edit),
+        cmocka_unit_test(test_clone),
+        cmocka_unit_test(test_int64),
+        cmocka_unit_test(test_double),
+        cmocka_unit_test(test_misc),
+        cmocka_unit_test(test_large_document),
+        cmocka_unit_test(test_string_escape_every_byte_everywhere),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
