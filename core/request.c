@@ -1,5 +1,6 @@
 /*
- * request.c -- a streaming DiscoveryRequest parser on yajl's event API.  It
+ * request.c -- a streaming DiscoveryRequest parser (its own JSON scanner,
+ * below, feeding parser callbacks).  It
  * copies only the strings xdsd uses into a small arena and skips the rest
  * (Envoy sends its whole node with dozens of extensions on every poll), so a
  * poll costs one pass over the body and no tree.
@@ -11,8 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <yajl/yajl_parse.h>
 
 #include "request.h"
 
@@ -298,17 +297,414 @@ static int cb_end(void *ctx)
     return 1;
 }
 
-static const yajl_callbacks callbacks = {
-    .yajl_null = cb_null,
-    .yajl_boolean = cb_bool,
-    .yajl_number = cb_number,
-    .yajl_string = cb_string,
-    .yajl_start_map = cb_start_map,
-    .yajl_map_key = cb_map_key,
-    .yajl_end_map = cb_end,
-    .yajl_start_array = cb_start_array,
-    .yajl_end_array = cb_end,
-};
+/* ---- the scanner -------------------------------------------------------------
+ *
+ * A strict JSON (RFC 8259) recursive-descent scanner that feeds the
+ * callbacks above, in place of yajl: one pass over the body, strings handed
+ * over in place unless they hold escapes, and the bulk of a request -- the
+ * node's extensions, metadata and build details, skipped -- scanned eight
+ * bytes at a time.  It validates everything it passes over (UTF-8 included:
+ * no overlong forms, surrogates or code points past U+10FFFF; \u escapes
+ * decoded, surrogate pairs joined, a lone surrogate refused), so a body is
+ * refused or accepted whole, and says where: "malformed JSON at line 3,
+ * column 9: ...".  Nesting is limited to MAX_DEPTH levels. */
+
+#define MAX_DEPTH 512
+
+typedef struct {
+    const unsigned char *p, *end;
+    pstate_t *ps;
+    xds_buf_t tmp;           /* a string with escapes, decoded */
+    const char *why;         /* a syntax error (NULL: see ps->error) */
+    const unsigned char *at; /* where */
+} lex_t;
+
+static int lex_fail(lex_t *lx, const char *why)
+{
+    if (lx->why == NULL && lx->ps->error == NULL) {
+        lx->why = why;
+        lx->at = lx->p;
+    }
+    return 0;
+}
+
+static void skip_ws(lex_t *lx)
+{
+    while (lx->p < lx->end && (*lx->p == ' ' || *lx->p == '\n' || *lx->p == '\r' || *lx->p == '\t'))
+        lx->p++;
+}
+
+/* Length of the well-formed UTF-8 sequence at p (lead byte >= 0x80), or 0. */
+static size_t utf8_len(const unsigned char *p, const unsigned char *end)
+{
+    unsigned char c = p[0];
+    size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
+    if (n == 0 || c > 0xf4 || (c & 0xfe) == 0xc0 || (size_t)(end - p) < n)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    if (n == 3 && ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0)))
+        return 0; /* overlong, or a surrogate */
+    if (n == 4 && ((c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] >= 0x90)))
+        return 0; /* overlong, or past U+10FFFF */
+    return n;
+}
+
+static int hex4(const unsigned char *p, unsigned *v)
+{
+    *v = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned char c = p[i];
+        unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
+                     : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+                     : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
+                                            : 16;
+        if (d == 16)
+            return 0;
+        *v = *v << 4 | d;
+    }
+    return 1;
+}
+
+static void put_utf8(xds_buf_t *b, unsigned cp)
+{
+    unsigned char u[4];
+    size_t n;
+    if (cp < 0x80) {
+        u[0] = (unsigned char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (unsigned char)(0xc0 | cp >> 6);
+        u[1] = (unsigned char)(0x80 | (cp & 0x3f));
+        n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (unsigned char)(0xe0 | cp >> 12);
+        u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+        u[2] = (unsigned char)(0x80 | (cp & 0x3f));
+        n = 3;
+    } else {
+        u[0] = (unsigned char)(0xf0 | cp >> 18);
+        u[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
+        u[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+        u[3] = (unsigned char)(0x80 | (cp & 0x3f));
+        n = 4;
+    }
+    xds_buf_append(b, u, n);
+}
+
+/* The string at lx->p (on its opening quote): *s, *n get its bytes, in the
+ * body when it has no escapes, else decoded into lx->tmp. */
+static int lex_string(lex_t *lx, const unsigned char **s, size_t *n)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    const unsigned char *p = ++lx->p, *end = lx->end, *run = p;
+    int decoded = 0;
+
+    lx->tmp.len = 0;
+    for (;;) {
+        /* eight bytes at a time up to the first quote, backslash, control
+         * character or byte >= 0x80 (SWAR: such a byte sets its lane's high
+         * bit; lanes below the first one are exact, so on little-endian
+         * machines its place is the lowest set bit) */
+        while (end - p >= 8) {
+            uint64_t v, q, b, m;
+            memcpy(&v, p, 8);
+            q = v ^ (ones * '"');
+            b = v ^ (ones * '\\');
+            m = ((((v - ones * 0x20) | (q - ones) | (b - ones)) & ~v) | v) & highs;
+            if (m == 0) {
+                p += 8;
+                continue;
+            }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            p += (unsigned)__builtin_ctzll(m) >> 3;
+#endif
+            break;
+        }
+        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+            p++;
+        if (p >= end) {
+            lx->p = p;
+            return lex_fail(lx, "unterminated string");
+        }
+        unsigned char c = *p;
+        if (c == '"')
+            break;
+        if (c < 0x20) {
+            lx->p = p;
+            return lex_fail(lx, "control character in string");
+        }
+        if (c >= 0x80) {
+            size_t k = utf8_len(p, end);
+            if (k == 0) {
+                lx->p = p;
+                return lex_fail(lx, "invalid UTF-8 in string");
+            }
+            p += k;
+            continue;
+        }
+        if (c != '\\') {
+            p++;
+            continue;
+        }
+        /* an escape: decode the string from here on */
+        decoded = 1;
+        xds_buf_append(&lx->tmp, run, (size_t)(p - run));
+        if (end - p < 2) {
+            lx->p = p;
+            return lex_fail(lx, "unterminated string");
+        }
+        static const char simple[] = "\"\\/bfnrt", plain[] = "\"\\/\b\f\n\r\t";
+        const char *k = p[1] ? strchr(simple, p[1]) : NULL;
+        if (k) {
+            xds_buf_append(&lx->tmp, &plain[k - simple], 1);
+            p += 2;
+        } else if (p[1] == 'u') {
+            unsigned cp, lo;
+            if (end - p < 6 || !hex4(p + 2, &cp)) {
+                lx->p = p;
+                return lex_fail(lx, "invalid \\u escape");
+            }
+            p += 6;
+            if (cp >= 0xd800 && cp < 0xdc00) { /* a high surrogate: its pair must follow */
+                if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || !hex4(p + 2, &lo) ||
+                    lo < 0xdc00 || lo > 0xdfff) {
+                    lx->p = p;
+                    return lex_fail(lx, "unpaired surrogate in \\u escape");
+                }
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                p += 6;
+            } else if (cp >= 0xdc00 && cp < 0xe000) {
+                lx->p = p - 6;
+                return lex_fail(lx, "unpaired surrogate in \\u escape");
+            }
+            put_utf8(&lx->tmp, cp);
+        } else {
+            lx->p = p;
+            return lex_fail(lx, "invalid escape in string");
+        }
+        run = p;
+    }
+    if (decoded) {
+        xds_buf_append(&lx->tmp, run, (size_t)(p - run));
+        *s = (const unsigned char *)lx->tmp.data;
+        *n = lx->tmp.len;
+    } else {
+        *s = lx->p;
+        *n = (size_t)(p - lx->p);
+    }
+    lx->p = p + 1;
+    return 1;
+}
+
+/* Check the number at lx->p and move past it. */
+static int lex_number_scan(lex_t *lx)
+{
+    const unsigned char *p = lx->p, *end = lx->end;
+    if (p < end && *p == '-')
+        p++;
+    if (p < end && *p == '0') {
+        p++;
+    } else if (p < end && *p >= '1' && *p <= '9') {
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+    } else {
+        lx->p = p;
+        return lex_fail(lx, "invalid number");
+    }
+    if (p < end && *p == '.') {
+        p++;
+        if (p >= end || *p < '0' || *p > '9') {
+            lx->p = p;
+            return lex_fail(lx, "invalid number");
+        }
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        if (p >= end || *p < '0' || *p > '9') {
+            lx->p = p;
+            return lex_fail(lx, "invalid number");
+        }
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+    }
+    lx->p = p;
+    return 1;
+}
+
+static int lex_number(lex_t *lx)
+{
+    const unsigned char *start = lx->p;
+    return lex_number_scan(lx) && cb_number(lx->ps, (const char *)start, (size_t)(lx->p - start));
+}
+
+static int lex_literal(lex_t *lx, const char *word, size_t n)
+{
+    if ((size_t)(lx->end - lx->p) < n || memcmp(lx->p, word, n) != 0)
+        return lex_fail(lx, "unexpected character");
+    lx->p += n;
+    return 1;
+}
+
+/* A value nothing is taken from (an unknown field, the node's extensions):
+ * checked like any other, without the callbacks. */
+static int lex_skip(lex_t *lx, int depth)
+{
+    const unsigned char *s;
+    size_t n;
+
+    skip_ws(lx);
+    if (lx->p >= lx->end)
+        return lex_fail(lx, "premature end of input");
+    if (depth > MAX_DEPTH)
+        return lex_fail(lx, "nesting too deep");
+    unsigned char open = *lx->p;
+    switch (open) {
+    case '{':
+    case '[':
+        break;
+    case '"':
+        return lex_string(lx, &s, &n);
+    case 't':
+        return lex_literal(lx, "true", 4);
+    case 'f':
+        return lex_literal(lx, "false", 5);
+    case 'n':
+        return lex_literal(lx, "null", 4);
+    default:
+        if (open == '-' || (open >= '0' && open <= '9'))
+            return lex_number_scan(lx);
+        return lex_fail(lx, "unexpected character");
+    }
+    unsigned char close = open == '{' ? '}' : ']';
+    lx->p++;
+    skip_ws(lx);
+    if (lx->p < lx->end && *lx->p == close) {
+        lx->p++;
+        return 1;
+    }
+    for (;;) {
+        if (open == '{') {
+            skip_ws(lx);
+            if (lx->p >= lx->end)
+                return lex_fail(lx, "premature end of input");
+            if (*lx->p != '"')
+                return lex_fail(lx, "expected a member name");
+            if (!lex_string(lx, &s, &n))
+                return 0;
+            skip_ws(lx);
+            if (lx->p >= lx->end || *lx->p != ':')
+                return lex_fail(lx, lx->p >= lx->end ? "premature end of input" : "expected ':'");
+            lx->p++;
+        }
+        if (!lex_skip(lx, depth + 1))
+            return 0;
+        skip_ws(lx);
+        if (lx->p >= lx->end)
+            return lex_fail(lx, "premature end of input");
+        if (*lx->p == ',') {
+            lx->p++;
+            continue;
+        }
+        if (*lx->p != close)
+            return lex_fail(lx, close == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
+        lx->p++;
+        return 1;
+    }
+}
+
+static int lex_value(lex_t *lx, int depth)
+{
+    const unsigned char *s;
+    size_t n;
+    pstate_t *ps = lx->ps;
+
+    if (ps->pending == F_SKIP && ps->depth > 0 && cur_ctx(ps) != X_NAMES)
+        return lex_skip(lx, depth); /* nothing in it is used */
+    skip_ws(lx);
+    if (lx->p >= lx->end)
+        return lex_fail(lx, "premature end of input");
+    if (depth > MAX_DEPTH)
+        return lex_fail(lx, "nesting too deep");
+    switch (*lx->p) {
+    case '{':
+        lx->p++;
+        if (!cb_start_map(lx->ps))
+            return 0;
+        skip_ws(lx);
+        if (lx->p < lx->end && *lx->p == '}') {
+            lx->p++;
+            return cb_end(lx->ps);
+        }
+        for (;;) {
+            skip_ws(lx);
+            if (lx->p >= lx->end)
+                return lex_fail(lx, "premature end of input");
+            if (*lx->p != '"')
+                return lex_fail(lx, "expected a member name");
+            if (!lex_string(lx, &s, &n) || !cb_map_key(lx->ps, s, n))
+                return 0;
+            skip_ws(lx);
+            if (lx->p >= lx->end || *lx->p != ':')
+                return lex_fail(lx, lx->p >= lx->end ? "premature end of input" : "expected ':'");
+            lx->p++;
+            if (!lex_value(lx, depth + 1))
+                return 0;
+            skip_ws(lx);
+            if (lx->p >= lx->end)
+                return lex_fail(lx, "premature end of input");
+            if (*lx->p == ',') {
+                lx->p++;
+                continue;
+            }
+            if (*lx->p != '}')
+                return lex_fail(lx, "expected ',' or '}'");
+            lx->p++;
+            return cb_end(lx->ps);
+        }
+    case '[':
+        lx->p++;
+        if (!cb_start_array(lx->ps))
+            return 0;
+        skip_ws(lx);
+        if (lx->p < lx->end && *lx->p == ']') {
+            lx->p++;
+            return cb_end(lx->ps);
+        }
+        for (;;) {
+            if (!lex_value(lx, depth + 1))
+                return 0;
+            skip_ws(lx);
+            if (lx->p >= lx->end)
+                return lex_fail(lx, "premature end of input");
+            if (*lx->p == ',') {
+                lx->p++;
+                continue;
+            }
+            if (*lx->p != ']')
+                return lex_fail(lx, "expected ',' or ']'");
+            lx->p++;
+            return cb_end(lx->ps);
+        }
+    case '"':
+        return lex_string(lx, &s, &n) && cb_string(lx->ps, s, n);
+    case 't':
+        return lex_literal(lx, "true", 4) && cb_bool(lx->ps, 1);
+    case 'f':
+        return lex_literal(lx, "false", 5) && cb_bool(lx->ps, 0);
+    case 'n':
+        return lex_literal(lx, "null", 4) && cb_null(lx->ps);
+    default:
+        if (*lx->p == '-' || (*lx->p >= '0' && *lx->p <= '9'))
+            return lex_number(lx);
+        return lex_fail(lx, "unexpected character");
+    }
+}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -342,27 +738,26 @@ int xds_request_parse(xds_request_t *r, const char *body, size_t len, char *err,
         return XDS_ERROR;
     }
 
-    yajl_handle h = yajl_alloc(&callbacks, NULL, &ps);
-    yajl_status st = yajl_parse(h, (const unsigned char *)body, len);
-    if (st == yajl_status_ok)
-        st = yajl_complete_parse(h);
-    if (st != yajl_status_ok) {
+    lex_t lx = {
+        (const unsigned char *)body, (const unsigned char *)body + len, &ps, {0}, NULL, NULL};
+    int ok = lex_value(&lx, 1);
+    if (ok) {
+        skip_ws(&lx);
+        if (lx.p < lx.end)
+            ok = lex_fail(&lx, "trailing garbage after the request");
+    }
+    xds_buf_free(&lx.tmp);
+    xds_buf_free(&ps.mpath);
+    if (!ok) {
         if (ps.error) {
             snprintf(err, errlen, "%s", ps.error);
         } else {
             size_t line, col;
-            unsigned char *msg = yajl_get_error(h, 0, NULL, 0);
-            line_col(body, yajl_get_bytes_consumed(h), &line, &col);
-            snprintf(err, errlen, "malformed JSON at line %zu, column %zu: %s", line, col,
-                     (const char *)msg);
-            yajl_free_error(h, msg);
+            line_col(body, (size_t)(lx.at - (const unsigned char *)body), &line, &col);
+            snprintf(err, errlen, "malformed JSON at line %zu, column %zu: %s", line, col, lx.why);
         }
-        yajl_free(h);
-        xds_buf_free(&ps.mpath);
         return XDS_ERROR;
     }
-    yajl_free(h);
-    xds_buf_free(&ps.mpath);
 
     /* The arena has stopped growing: turn offsets into pointers. */
     if (ps.set[F_MAJOR] && !ps.set[F_UA_VERSION]) {

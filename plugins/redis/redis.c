@@ -330,7 +330,10 @@ static int buf_append(buf_t *b, const char *p, size_t len)
  * its brackets balanced and properly nested outside strings and its strings
  * closed?  A lexical check only (the host parses the document); it makes
  * sure that a value pasted into an array stays one element of it. */
-static int value_is_one_object(const char *p, size_t len)
+static const char *const NOT_ONE_OBJECT = "the value is not one JSON object";
+
+/* NULL when the value is one JSON object, else what is wrong with it. */
+static const char *one_object_problem(const char *p, size_t len)
 {
     char stack[MAX_JSON_DEPTH];
     size_t i = 0, depth = 0;
@@ -339,7 +342,7 @@ static int value_is_one_object(const char *p, size_t len)
     while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
         i++;
     if (i == len || p[i] != '{')
-        return 0;
+        return NOT_ONE_OBJECT;
     for (; i < len; i++) {
         char c = p[i];
         if (in_string) {
@@ -353,21 +356,21 @@ static int value_is_one_object(const char *p, size_t len)
             in_string = 1;
         } else if (c == '{' || c == '[') {
             if (depth == MAX_JSON_DEPTH)
-                return 0;
+                return "the value is nested deeper than 64 levels";
             stack[depth++] = c == '{' ? '}' : ']';
         } else if (c == '}' || c == ']') {
             if (depth == 0 || stack[depth - 1] != c)
-                return 0;
+                return NOT_ONE_OBJECT;
             if (--depth == 0)
                 break;
         }
     }
     if (i >= len || depth != 0)
-        return 0;
+        return NOT_ONE_OBJECT;
     for (i++; i < len; i++)
         if (!(p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
-            return 0;
-    return 1;
+            return NOT_ONE_OBJECT;
+    return NULL;
 }
 
 /* Read a password file: the first line, without its line end.  Blocking but
@@ -966,14 +969,13 @@ static void finish_collection(redis_state_t *st)
         const item_t *it = &st->items[i];
         if (it->value == NULL)
             continue; /* a key that vanished or holds no string */
-        if (!value_is_one_object(it->value, it->value_len)) {
+        const char *problem = one_object_problem(it->value, it->value_len);
+        if (problem != NULL) {
             printable(it->name, it->name_len, name, sizeof(name));
             if (st->shape == SHAPE_HASH)
-                read_failed(st, "hash %s field %s: the value is not one JSON object", st->object,
-                            name);
+                read_failed(st, "hash %s field %s: %s", st->object, name, problem);
             else
-                read_failed(st, "key %s (matching %s): the value is not one JSON object", name,
-                            st->object);
+                read_failed(st, "key %s (matching %s): %s", name, st->object, problem);
             free(b.p);
             return;
         }

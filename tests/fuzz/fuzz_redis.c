@@ -4,7 +4,7 @@
  * replies (AUTH, SELECT, CONFIG GET notify-keyspace-events, subscription
  * confirmations), pub/sub messages, and the read path -- GET, HGETALL,
  * SCAN with its cursor and de-duplication, MGET in batches, the lexical
- * one-object check of every item (value_is_one_object), the collection
+ * one-object check of every item (one_object_problem), the collection
  * document (finish_collection) and its hand-over to the host (deliver),
  * through the daemon's real publish().
  *

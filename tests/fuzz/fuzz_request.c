@@ -53,6 +53,28 @@ static const xds_type_t *request_type(const xds_request_t *r)
     return &xds_types[XDS_TYPE_CLUSTERS];
 }
 
+/* The request scanner (core/request.c, hand-written) must agree with the
+ * model's JSON parser (core/json.c, yajl plus UTF-8 and duplicate-key
+ * checks) on what is JSON: whatever xj_parse accepts must not be refused as
+ * malformed, and what the scanner accepts must parse, unless xj_parse
+ * refused it for a duplicate key (allowed in requests). */
+static void check_agrees_with_xj(const char *body, size_t len, int ok, const char *err)
+{
+    char xerr[XDS_ERRLEN];
+    xj_t *v = xj_parse(body, len, 500, xerr, sizeof(xerr));
+    int malformed = !ok && strncmp(err, "malformed JSON", 14) == 0;
+    if (v != NULL && malformed) {
+        fprintf(stderr, "fuzz_request: xj_parse accepts what the scanner calls %s\n", err);
+        abort();
+    }
+    if (v == NULL && !malformed && (ok || strstr(err, "must be") == NULL) &&
+        strstr(xerr, "duplicate key") == NULL && strstr(xerr, "nesting deeper") == NULL) {
+        fprintf(stderr, "fuzz_request: the scanner accepts what xj_parse refuses: %s\n", xerr);
+        abort();
+    }
+    xj_free(v);
+}
+
 /* Parse one body and, when it parses, serve and record it like the
  * discovery handler. */
 static void one_request(const char *body, size_t len)
@@ -62,7 +84,10 @@ static void one_request(const char *body, size_t len)
 
     memset(&r, 0, sizeof(r));
     err[0] = '\0';
-    if (xds_request_parse(&r, body, len, err, sizeof(err)) != XDS_OK) {
+    int ok = xds_request_parse(&r, body, len, err, sizeof(err)) == XDS_OK;
+    if (len > 0)
+        check_agrees_with_xj(body, len, ok, err);
+    if (!ok) {
         if (err[0] == '\0') {
             fprintf(stderr, "fuzz_request: refused without a reason\n");
             abort();
