@@ -254,3 +254,34 @@ def test_chunk_size_near_2_64_is_refused(xdsd):
                   b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n" + size + b"\r\n" + b"x" * 100)
         assert out.startswith(b"HTTP/1.1 413 "), (size, out[:100])
     assert xdsd.poll("clusters").status == 200
+
+
+def test_idle_keepalive_connection_is_closed(xdsd):
+    """keepalive_timeout: a connection that stays idle after its last answer
+    is closed by xdsd; one that keeps polling within it stays open."""
+    xdsd.start(xdsd.conf(xdsd.file_source(basic_model()), discovery="keepalive_timeout 500ms;"))
+    req = post(small_body())
+    with socket.create_connection(("127.0.0.1", xdsd.port), timeout=5 * SLOW) as s:
+        for _ in range(3):  # polls 250 ms apart: each resets the idle timer
+            s.sendall(req)
+            resp = b""
+            while b"\r\n\r\n" not in resp:
+                resp += s.recv(65536)
+            head, _, rest = resp.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200"), head
+            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            while len(rest) < length:
+                rest += s.recv(65536)
+            time.sleep(0.25)
+        t0 = time.monotonic()
+        s.settimeout(5 * SLOW)
+        data = b""
+        while True:  # then idle: the server closes it
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        idle = time.monotonic() - t0
+    assert data == b"", data
+    assert 0.2 < idle < 3.0 * SLOW, idle
+    record_timing("idle keep-alive connection closed after (keepalive_timeout 500ms)", idle)
