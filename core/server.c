@@ -101,6 +101,7 @@ struct xds_conn {
     int linger;     /* the client may still be sending: drain before closing */
     int in_request; /* bytes of a request arrived, its answer is not queued yet */
     int tls;        /* the bufferevent is an OpenSSL one */
+    int handshake;  /* ... whose TLS handshake is not done: read_timeout bounds it */
     char peer[64];  /* "ip:port" of the client */
     xds_peer_t who; /* its address and verified certificate, for authorization */
     req_cache_t cache[XDS_TYPE_COUNT]; /* last request of each type, parsed */
@@ -766,8 +767,11 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
             xds_log(XDS_LOG_INFO, "worker %d: %s: TLS: %s", c->w->id, c->peer, reason);
         }
     }
-    if (what & BEV_EVENT_CONNECTED)
-        return; /* the TLS handshake is done */
+    if (what & BEV_EVENT_CONNECTED) { /* the TLS handshake is done */
+        c->handshake = 0;
+        evtimer_del(c->deadline);
+        return;
+    }
     if ((what & BEV_EVENT_TIMEOUT) && c->state != C_IDLE)
         xds_log(XDS_LOG_INFO, "worker %d: client timed out in the middle of a request", c->w->id);
     conn_free(c);
@@ -780,6 +784,14 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     (void)what;
     if (c->closing)
         return;
+    if (c->handshake) { /* nothing to answer on: just close */
+        xds_log(XDS_LOG_INFO,
+                "worker %d: %s: TLS handshake not complete within read_timeout, "
+                "closing",
+                c->w->id, c->peer);
+        conn_free(c);
+        return;
+    }
     xds_log(XDS_LOG_INFO, "worker %d: %s: request not complete within read_timeout, closing",
             c->w->id, c->peer);
     c->keepalive = 0;
@@ -841,6 +853,12 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     c->deadline = evtimer_new(w->base, on_deadline, c);
     bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
     conn_set_idle_timeout(c);
+    if (c->tls) { /* a handshake that trickles or stalls is a slowloris too */
+        int64_t ms = w->conf.read_timeout_ms;
+        struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+        c->handshake = 1;
+        evtimer_add(c->deadline, &tv);
+    }
     bufferevent_enable(c->bev, EV_READ);
 }
 

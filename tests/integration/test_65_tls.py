@@ -222,3 +222,57 @@ def test_authorize_conf_errors(xdsd):
         conf = xdsd.write_conf(xdsd.conf(xdsd.file_source(basic_model()), discovery=extra))
         r = run_xdsd(["-T", "-c", conf])
         assert r.returncode == 1 and want in r.stderr, (extra, r.stderr)
+
+
+def test_client_certificate_from_another_ca_or_expired_is_refused(xdsd, pki):
+    """A client certificate signed by a CA xdsd does not trust, or one that has
+    expired, fails the handshake like no certificate at all."""
+    # a rogue CA and a client certificate it signed; an expired one from the real CA
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=rogue-ca",
+            "-keyout", "rogue-ca.key", "-out", "rogue-ca.crt", cwd=pki)
+    for name, ca, extra in (("rogue", "rogue-ca", ["-days", "2"]),
+                            ("expired", "ca", ["-not_before", "20200101000000Z",
+                                               "-not_after", "20200102000000Z"])):
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=%s" % name,
+                "-keyout", "%s.key" % name, "-out", "%s.csr" % name, cwd=pki)
+        if name == "expired":  # x509 -req has no -not_before: sign with `openssl ca`-free trick
+            (pki / "expired.cnf").write_text(
+                "[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\nnew_certs_dir=.\nserial=serial\n"
+                "default_md=sha256\npolicy=p\n[p]\ncommonName=supplied\n")
+            (pki / "index.txt").write_text("")
+            (pki / "serial").write_text("1000\n")
+            openssl("ca", "-batch", "-config", "expired.cnf", "-cert", "ca.crt", "-keyfile", "ca.key",
+                    "-in", "expired.csr", "-out", "expired.crt", "-startdate", "20200101000000Z",
+                    "-enddate", "20200102000000Z", cwd=pki)
+        else:
+            openssl("x509", "-req", "-in", "%s.csr" % name, "-CA", "%s.crt" % ca, "-CAkey",
+                    "%s.key" % ca, "-CAcreateserial", "-out", "%s.crt" % name, *extra, cwd=pki)
+    start_tls(xdsd, tls_conf(xdsd, pki, "ssl_client_certificate %s/ca.crt; ssl_verify_client on;" % pki))
+    assert tls_poll(xdsd, client_ctx(pki, cert=True))[0] == 200
+    for name, reason in (("rogue", r"unable to get local issuer certificate|unknown ca|certificate verify failed"),
+                         ("expired", r"certificate has expired|certificate verify failed")):
+        ctx = ssl.create_default_context(cafile=str(pki / "ca.crt"))
+        ctx.load_cert_chain(str(pki / ("%s.crt" % name)), str(pki / ("%s.key" % name)))
+        with pytest.raises((ssl.SSLError, ConnectionResetError, http.client.RemoteDisconnected,
+                            BrokenPipeError)):
+            tls_poll(xdsd, ctx)
+        xdsd.wait_log(r"TLS: .*(%s)" % reason)
+    assert tls_poll(xdsd, client_ctx(pki, cert=True))[0] == 200  # still serving
+
+
+def test_slow_tls_handshake_is_cut_off(xdsd, pki):
+    """read_timeout also bounds a TLS client that starts a handshake and then
+    trickles or stops: the connection is closed, the worker keeps serving."""
+    start_tls(xdsd, tls_conf(xdsd, pki, "read_timeout 600ms;"))
+    s = socket.create_connection(("127.0.0.1", xdsd.port), timeout=5 * SLOW)
+    s.sendall(b"\x16\x03\x01")  # the first bytes of a ClientHello, then nothing
+    t0 = time.monotonic()
+    try:
+        data = s.recv(100)
+    except ConnectionResetError:
+        data = b""
+    waited = time.monotonic() - t0
+    s.close()
+    assert data == b"" and waited < 3.0 * SLOW, (data, waited)
+    xdsd.wait_log(r"TLS handshake not complete within read_timeout, closing")
+    assert tls_poll(xdsd, client_ctx(pki, cert=False))[0] == 200
