@@ -991,6 +991,12 @@ xj_t *xj_parse(const char *text, size_t len, unsigned max_depth, char *err, size
     /* yajl_status_client_canceled: the callback wrote err */
     if (st != yajl_status_ok)
         goto failed;
+    /* yajl lets an unterminated string after the document pass as an
+     * incomplete token ({"a":1}"): only whitespace may follow the root. */
+    if (xj_skip_ws(&p, p.last_end) < len) {
+        xj_fail(&p, xj_skip_ws(&p, p.last_end), "parse error: trailing garbage");
+        goto failed;
+    }
 
     yajl_free(p.h);
     free(p.stack);

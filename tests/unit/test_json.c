@@ -276,6 +276,10 @@ static void test_errors(void **state)
     /* trailing garbage and multiple values */
     FAILS("{\"a\":1}\n x", "line 2, column 2: parse error: trailing garbage");
     FAILS("{\"a\":1} {}", "line 1, column 9: parse error: trailing garbage");
+    /* an unterminated string after the document (yajl takes it for an
+     * incomplete token; found by fuzz_request's differential check) */
+    FAILS("{\"a\":1}\",1]", "line 1, column 8: parse error: trailing garbage");
+    FAILS("{\"a\":1} \"", "line 1, column 9: parse error: trailing garbage");
     FAILS("1 2", "line 1, column 3: parse error: trailing garbage");
     /* comments are not JSON */
     FAILS("[1, /* c */ 2]",
