@@ -205,15 +205,17 @@ static int same_names(const node_type_t *e, const xds_request_t *r)
 static void record_type(node_type_t *e, const xds_request_t *r, int status, const char *served,
                         int64_t now)
 {
-    /* Ours are 32 hex digits; anything else is kept, cut at a character
-     * boundary and sanitized, for display. */
-    size_t hn = r->version_info.n > HELD_MAX ? HELD_MAX : r->version_info.n;
-    hn = utf8_valid_prefix((const unsigned char *)r->version_info.p, hn) == hn || hn < HELD_MAX
-             ? hn
-             : utf8_valid_prefix((const unsigned char *)r->version_info.p, hn);
-    char *safe = dup_str((xds_str_t){r->version_info.p, hn});
+    /* Ours are 32 hex digits; anything else is kept for display, sanitized
+     * (which may make it longer: a backslash is doubled, a bad byte becomes
+     * \xNN), then cut at a character boundary. */
+    size_t vn = r->version_info.n > 4 * HELD_MAX ? 4 * HELD_MAX : r->version_info.n;
+    char *safe = dup_str((xds_str_t){r->version_info.p, vn});
+    size_t hn = strlen(safe);
+    if (hn > HELD_MAX)
+        hn = utf8_valid_prefix((const unsigned char *)safe, HELD_MAX);
     char held[HELD_MAX + 1];
-    snprintf(held, sizeof(held), "%s", safe);
+    memcpy(held, safe, hn);
+    held[hn] = '\0';
     free(safe);
 
     if (e->seen) {

@@ -337,3 +337,11 @@ def test_nodes_is_valid_json_whatever_proxies_send(xdsd):
     assert {"a\\x00x", "a\\x00y", "a\\\\x00x"} <= ids, ids
     held = doc["nodes"]["n1"]["types"]["clusters"]["version"]
     assert held == "a" * 127, held  # cut before the split character
+    # backslashes are doubled for display: the whole version must survive
+    # that (it lost its last byte, mid-character, until the fuzzer saw it)
+    r = xdsd.poll("clusters", b'{"node":{"id":"n2"},"version_info":"a\\\\b\\\\c' + "é".encode() + b'"}',
+                  validate=False)
+    assert r.status == 200, r
+    code, hdrs, raw = admin_get(port, "/nodes")
+    doc = json.loads(raw.decode("utf-8", errors="strict"))
+    assert doc["nodes"]["n2"]["types"]["clusters"]["version"] == "a\\\\b\\\\cé"
