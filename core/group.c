@@ -486,6 +486,25 @@ static void on_problem(void *arg, const char *where, const char *what, const cha
         xds_gen_error(out, "%s: %s", where, what);
 }
 
+/* Keep g's result for the groups that match the same items. */
+static void remember_set(xds_world_t *w, const uint8_t skey[16], uint64_t sh, const xds_group_t *g)
+{
+    setres_t *sr = xds_calloc(1, sizeof(*sr));
+    memcpy(sr->key, skey, 16);
+    memcpy(sr->views, g->views, sizeof(sr->views));
+    sr->error = g->error ? xds_strdup(g->error) : NULL;
+    pthread_mutex_lock(&w->lock);
+    if (tab_find(&w->sets, sr->key, 16, sh) == NULL) {
+        tab_put(&w->sets, sr->key, 16, sh, sr);
+        sr = NULL;
+    }
+    pthread_mutex_unlock(&w->lock);
+    if (sr) { /* remembered meanwhile by another thread */
+        free(sr->error);
+        free(sr);
+    }
+}
+
 /* Build the group of key (see the top of the file). */
 static xds_group_t *group_build(xds_world_t *w, const char *key, size_t klen)
 {
@@ -530,10 +549,9 @@ static xds_group_t *group_build(xds_world_t *w, const char *key, size_t klen)
     /* A group's configuration depends only on which items it matches and
      * on the attributes per-node generators read: groups that agree on
      * those share the first one's result, generated and serialized once. */
-    int by_set = 1;
     uint8_t skey[16];
-    uint64_t sh = 0;
-    if (by_set) {
+    uint64_t sh;
+    {
         XXH3_state_t st;
         XXH128_canonical_t digest;
         XXH3_128bits_reset(&st);
@@ -663,22 +681,7 @@ failed:
     g->error = xds_strdup(out->errors.data ? out->errors.data : "generator failed");
     memset(g->views, 0, sizeof(g->views));
 done:
-    if (by_set) {
-        setres_t *sr = xds_calloc(1, sizeof(*sr));
-        memcpy(sr->key, skey, 16);
-        memcpy(sr->views, g->views, sizeof(sr->views));
-        sr->error = g->error ? xds_strdup(g->error) : NULL;
-        pthread_mutex_lock(&w->lock);
-        if (tab_find(&w->sets, sr->key, 16, sh) == NULL) {
-            tab_put(&w->sets, sr->key, 16, sh, sr);
-            sr = NULL;
-        }
-        pthread_mutex_unlock(&w->lock);
-        if (sr) {
-            free(sr->error);
-            free(sr);
-        }
-    }
+    remember_set(w, skey, sh, g);
     for (size_t t = 0; t < XDS_TYPE_COUNT; t++)
         xds_name_index_free(&names[t]);
     xds_gen_out_free(out);
