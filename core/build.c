@@ -65,23 +65,13 @@ static void build_failed(const char *msg)
     stats.error_at = time(NULL);
 }
 
-static void on_schema_problem(void *arg, const char *where, const char *what, const char *origin)
-{
-    xds_gen_out_t *out = arg;
-    if (origin)
-        xds_gen_error(out, "%s -> %s: %s", origin, where, what);
-    else
-        xds_gen_error(out, "%s: %s", where, what);
-}
-
 int xds_build_resources(const xds_cycle_t *c, xds_gen_out_t *out, xds_world_t **worldp)
 {
     xds_world_t *world = xds_world_new(c); /* the merged model, and what groups need */
     int rc = xds_generate(xds_world_model(world), out);
     if (rc == XDS_OK && c->schema) {
         double t0 = now_ms();
-        size_t n =
-            xds_schema_validate_cb(c->schema, out, XDS_GEN_MAX_ERRORS, on_schema_problem, out);
+        size_t n = xds_schema_validate_into(c->schema, out, XDS_GEN_MAX_ERRORS, out);
         xds_log(XDS_LOG_DEBUG, "validated against %s in %.1f ms: %zu problem%s", c->schema_path,
                 now_ms() - t0, n, n == 1 ? "" : "s");
         if (n)

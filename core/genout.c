@@ -166,26 +166,18 @@ int xds_generate_some(const xds_model_t *m, xds_gen_out_t *out, uint64_t mask)
 {
     int rc = XDS_OK;
     xj_arena_t *prev = xj_arena_use(out->arena);
-    for (size_t g = 0; g < xds_ngenerators; g++) {
-        const xds_generator_t *gen = xds_generators[g];
+    /* The built-in generators, then the generator modules (cgen.c). */
+    for (size_t g = 0; g < xds_ngenerators + m->opts.ncustom && g < 64; g++) {
         size_t before = out->nerrors;
         if (!(mask & ((uint64_t)1 << g)))
             continue;
         out->cur_gen = (int)g;
-        if (gen->generate(m, out) != XDS_OK) {
+        int builtin = g < xds_ngenerators;
+        if ((builtin ? xds_generators[g]->generate(m, out) : xds_cgen_generate(m, out)) != XDS_OK) {
             if (out->nerrors == before && out->error == NULL)
-                xds_gen_error(out, "generator %s failed", gen->name);
-            rc = XDS_ERROR;
-        }
-    }
-    for (size_t k = 0; k < m->opts.ncustom; k++) { /* generator modules */
-        size_t g = xds_ngenerators + k, before = out->nerrors;
-        if (g >= 64 || !(mask & ((uint64_t)1 << g)))
-            continue;
-        out->cur_gen = (int)g;
-        if (xds_cgen_generate(m, out) != XDS_OK) {
-            if (out->nerrors == before && out->error == NULL)
-                xds_gen_error(out, "generator %s failed", m->opts.custom[k]->name);
+                xds_gen_error(out, "generator %s failed",
+                              builtin ? xds_generators[g]->name
+                                      : m->opts.custom[g - xds_ngenerators]->name);
             rc = XDS_ERROR;
         }
     }

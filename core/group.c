@@ -477,15 +477,6 @@ static int cmp_res_name(const void *a, const void *b)
     return c ? c : (x->name_len > y->name_len) - (x->name_len < y->name_len);
 }
 
-static void on_problem(void *arg, const char *where, const char *what, const char *origin)
-{
-    xds_gen_out_t *out = arg;
-    if (origin)
-        xds_gen_error(out, "%s -> %s: %s", origin, where, what);
-    else
-        xds_gen_error(out, "%s: %s", where, what);
-}
-
 /* Keep g's result for the groups that match the same items. */
 static void remember_set(xds_world_t *w, const uint8_t skey[16], uint64_t sh, const xds_group_t *g)
 {
@@ -650,8 +641,8 @@ static xds_group_t *group_build(xds_world_t *w, const char *key, size_t klen)
         }
         out->ref_names = names;
         kept->ref_names = names;
-        xds_schema_validate_cb(w->schema, out, 20, on_problem, out);
-        xds_schema_validate_cb(w->schema, kept, 20, on_problem, out);
+        xds_schema_validate_into(w->schema, out, 20, out);
+        xds_schema_validate_into(w->schema, kept, 20, out);
         xds_gen_out_free(kept);
     }
     if (out->error)

@@ -1222,6 +1222,22 @@ size_t xds_schema_validate_cb(const xds_schema_t *s, const xds_gen_out_t *out, s
     return n;
 }
 
+static void report_to_gen(void *arg, const char *where, const char *what, const char *origin)
+{
+    xds_gen_out_t *into = arg;
+    if (origin)
+        xds_gen_error(into, "%s -> %s: %s", origin, where, what);
+    else
+        xds_gen_error(into, "%s: %s", where, what);
+}
+
+/* Validate, each problem a build error of into (see schema.h). */
+size_t xds_schema_validate_into(const xds_schema_t *s, const xds_gen_out_t *out, size_t max,
+                                xds_gen_out_t *into)
+{
+    return xds_schema_validate_cb(s, out, max, report_to_gen, into);
+}
+
 /* Validate, one "WHERE: WHAT (ORIGIN)" line per problem into errors. */
 size_t xds_schema_validate(const xds_schema_t *s, const xds_gen_out_t *out, xds_buf_t *errors,
                            size_t max)

@@ -73,6 +73,13 @@ size_t xds_schema_validate(const xds_schema_t *s, const xds_gen_out_t *out, xds_
 size_t xds_schema_validate_cb(const xds_schema_t *s, const xds_gen_out_t *out, size_t max,
                               xds_schema_report_t report, void *arg);
 
+/* The same, recording each problem on `into` as a build error
+ * (xds_gen_error): "ORIGIN -> WHERE: WHAT", or "WHERE: WHAT" without an
+ * origin -- the form the build log and /validation show.  `into` may be
+ * `out` itself. */
+size_t xds_schema_validate_into(const xds_schema_t *s, const xds_gen_out_t *out, size_t max,
+                                xds_gen_out_t *into);
+
 /* Check one JSON value as message `message` (full name, e.g.
  * "envoy.config.bootstrap.v3.Bootstrap"; a type URL is accepted too), with
  * WHERE starting at label.  No reference checks.  Appends "WHERE: WHAT\n"
