@@ -537,12 +537,6 @@ static int lex_number_scan(lex_t *lx)
     return 1;
 }
 
-static int lex_number(lex_t *lx)
-{
-    const unsigned char *start = lx->p;
-    return lex_number_scan(lx) && cb_number(lx->ps, (const char *)start, (size_t)(lx->p - start));
-}
-
 static int lex_literal(lex_t *lx, const char *word, size_t n)
 {
     if ((size_t)(lx->end - lx->p) < n || memcmp(lx->p, word, n) != 0)
@@ -551,13 +545,17 @@ static int lex_literal(lex_t *lx, const char *word, size_t n)
     return 1;
 }
 
-/* A value nothing is taken from (an unknown field, the node's extensions):
- * checked like any other, without the callbacks. */
-static int lex_skip(lex_t *lx, int depth)
+/* The value at lx->p.  quiet: nothing in it is used (an unknown field, the
+ * node's extensions), so it is only checked, without the callbacks; a
+ * value is also quiet when the parser's state says so. */
+static int lex_value(lex_t *lx, int depth, int quiet)
 {
-    const unsigned char *s;
+    const unsigned char *s, *start;
     size_t n;
+    pstate_t *ps = lx->ps;
 
+    if (!quiet)
+        quiet = ps->pending == F_SKIP && ps->depth > 0 && cur_ctx(ps) != X_NAMES;
     skip_ws(lx);
     if (lx->p >= lx->end)
         return lex_fail(lx, "premature end of input");
@@ -569,24 +567,30 @@ static int lex_skip(lex_t *lx, int depth)
     case '[':
         break;
     case '"':
-        return lex_string(lx, &s, &n);
+        return lex_string(lx, &s, &n) && (quiet || cb_string(ps, s, n));
     case 't':
-        return lex_literal(lx, "true", 4);
+        return lex_literal(lx, "true", 4) && (quiet || cb_bool(ps, 1));
     case 'f':
-        return lex_literal(lx, "false", 5);
+        return lex_literal(lx, "false", 5) && (quiet || cb_bool(ps, 0));
     case 'n':
-        return lex_literal(lx, "null", 4);
+        return lex_literal(lx, "null", 4) && (quiet || cb_null(ps));
     default:
-        if (open == '-' || (open >= '0' && open <= '9'))
-            return lex_number_scan(lx);
-        return lex_fail(lx, "unexpected character");
+        if (open != '-' && (open < '0' || open > '9'))
+            return lex_fail(lx, "unexpected character");
+        start = lx->p;
+        return lex_number_scan(lx) &&
+               (quiet || cb_number(ps, (const char *)start, (size_t)(lx->p - start)));
     }
+
+    /* An object or an array. */
     unsigned char close = open == '{' ? '}' : ']';
     lx->p++;
+    if (!quiet && !(open == '{' ? cb_start_map(ps) : cb_start_array(ps)))
+        return 0;
     skip_ws(lx);
     if (lx->p < lx->end && *lx->p == close) {
         lx->p++;
-        return 1;
+        return quiet || cb_end(ps);
     }
     for (;;) {
         if (open == '{') {
@@ -595,14 +599,14 @@ static int lex_skip(lex_t *lx, int depth)
                 return lex_fail(lx, "premature end of input");
             if (*lx->p != '"')
                 return lex_fail(lx, "expected a member name");
-            if (!lex_string(lx, &s, &n))
+            if (!lex_string(lx, &s, &n) || !(quiet || cb_map_key(ps, s, n)))
                 return 0;
             skip_ws(lx);
             if (lx->p >= lx->end || *lx->p != ':')
                 return lex_fail(lx, lx->p >= lx->end ? "premature end of input" : "expected ':'");
             lx->p++;
         }
-        if (!lex_skip(lx, depth + 1))
+        if (!lex_value(lx, depth + 1, quiet))
             return 0;
         skip_ws(lx);
         if (lx->p >= lx->end)
@@ -614,95 +618,7 @@ static int lex_skip(lex_t *lx, int depth)
         if (*lx->p != close)
             return lex_fail(lx, close == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
         lx->p++;
-        return 1;
-    }
-}
-
-static int lex_value(lex_t *lx, int depth)
-{
-    const unsigned char *s;
-    size_t n;
-    pstate_t *ps = lx->ps;
-
-    if (ps->pending == F_SKIP && ps->depth > 0 && cur_ctx(ps) != X_NAMES)
-        return lex_skip(lx, depth); /* nothing in it is used */
-    skip_ws(lx);
-    if (lx->p >= lx->end)
-        return lex_fail(lx, "premature end of input");
-    if (depth > MAX_DEPTH)
-        return lex_fail(lx, "nesting too deep");
-    switch (*lx->p) {
-    case '{':
-        lx->p++;
-        if (!cb_start_map(lx->ps))
-            return 0;
-        skip_ws(lx);
-        if (lx->p < lx->end && *lx->p == '}') {
-            lx->p++;
-            return cb_end(lx->ps);
-        }
-        for (;;) {
-            skip_ws(lx);
-            if (lx->p >= lx->end)
-                return lex_fail(lx, "premature end of input");
-            if (*lx->p != '"')
-                return lex_fail(lx, "expected a member name");
-            if (!lex_string(lx, &s, &n) || !cb_map_key(lx->ps, s, n))
-                return 0;
-            skip_ws(lx);
-            if (lx->p >= lx->end || *lx->p != ':')
-                return lex_fail(lx, lx->p >= lx->end ? "premature end of input" : "expected ':'");
-            lx->p++;
-            if (!lex_value(lx, depth + 1))
-                return 0;
-            skip_ws(lx);
-            if (lx->p >= lx->end)
-                return lex_fail(lx, "premature end of input");
-            if (*lx->p == ',') {
-                lx->p++;
-                continue;
-            }
-            if (*lx->p != '}')
-                return lex_fail(lx, "expected ',' or '}'");
-            lx->p++;
-            return cb_end(lx->ps);
-        }
-    case '[':
-        lx->p++;
-        if (!cb_start_array(lx->ps))
-            return 0;
-        skip_ws(lx);
-        if (lx->p < lx->end && *lx->p == ']') {
-            lx->p++;
-            return cb_end(lx->ps);
-        }
-        for (;;) {
-            if (!lex_value(lx, depth + 1))
-                return 0;
-            skip_ws(lx);
-            if (lx->p >= lx->end)
-                return lex_fail(lx, "premature end of input");
-            if (*lx->p == ',') {
-                lx->p++;
-                continue;
-            }
-            if (*lx->p != ']')
-                return lex_fail(lx, "expected ',' or ']'");
-            lx->p++;
-            return cb_end(lx->ps);
-        }
-    case '"':
-        return lex_string(lx, &s, &n) && cb_string(lx->ps, s, n);
-    case 't':
-        return lex_literal(lx, "true", 4) && cb_bool(lx->ps, 1);
-    case 'f':
-        return lex_literal(lx, "false", 5) && cb_bool(lx->ps, 0);
-    case 'n':
-        return lex_literal(lx, "null", 4) && cb_null(lx->ps);
-    default:
-        if (*lx->p == '-' || (*lx->p >= '0' && *lx->p <= '9'))
-            return lex_number(lx);
-        return lex_fail(lx, "unexpected character");
+        return quiet || cb_end(ps);
     }
 }
 
@@ -740,7 +656,7 @@ int xds_request_parse(xds_request_t *r, const char *body, size_t len, char *err,
 
     lex_t lx = {
         (const unsigned char *)body, (const unsigned char *)body + len, &ps, {0}, NULL, NULL};
-    int ok = lex_value(&lx, 1);
+    int ok = lex_value(&lx, 1, 0);
     if (ok) {
         skip_ws(&lx);
         if (lx.p < lx.end)
