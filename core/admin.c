@@ -251,22 +251,6 @@ static void h_validation(struct evhttp_request *req)
     reply_json(req, 200, o);
 }
 
-/* A view's wildcard response, as a poll gets it. */
-static void view_body(const xds_view_t *v, xds_buf_t *b)
-{
-    if (v->body) {
-        xds_buf_append(b, v->body, v->body_len);
-        return;
-    }
-    xds_buf_printf(b, "{\"version_info\":\"%s\",\"resources\":[", v->version);
-    for (size_t i = 0; i < v->nsegs; i++) {
-        if (i)
-            xds_buf_append(b, ",", 1);
-        xds_buf_append(b, v->segs[i].p, v->segs[i].n);
-    }
-    xds_buf_printf(b, "],\"type_url\":\"%s\"}", v->type->type_url);
-}
-
 /* The node a /snapshot query describes: id, cluster (or node_cluster),
  * region, zone, sub_zone, metadata.<key>.  0 when it names none. */
 static int query_node(const struct evkeyvalq *q, xds_node_attrs_t *a, xds_kv_t *meta,
@@ -354,7 +338,7 @@ static void h_snapshot(struct evhttp_request *req, const char *type_path, const 
         xds_buf_printf(&b,
                        "%s\"%s\":{\"version\":\"%s\",\"count\":%zu,\"response\":", first ? "" : ",",
                        v->type->path, v->version, v->n);
-        view_body(v, &b);
+        xds_view_body(v, &b);
         xds_buf_append(&b, "}", 1);
         first = 0;
     }
@@ -460,7 +444,7 @@ static void h_metrics(struct evhttp_request *req)
                     "The version served for each type (a wildcard request), as a label.");
         for (size_t t = 0; t < XDS_TYPE_COUNT; t++)
             xds_buf_printf(&b, "xdsd_version_info{type=\"%s\",version=\"%s\"} 1\n",
-                           xds_types[t].path, snap->types[t].version);
+                           xds_types[t].path, snap->all_views[t].version);
         xds_group_stats_t gs;
         xds_snapshot_group_stats(snap, &gs);
         metric_help(&b, "xdsd_node_groups", "gauge",
@@ -555,7 +539,7 @@ static void h_index(struct evhttp_request *req)
         xds_buf_appends(&b, "<tr>");
         html_cell(&b, xds_types[t].path, NULL);
         html_cell(&b, tmp, NULL);
-        html_cell(&b, snap->types[t].version, NULL);
+        html_cell(&b, snap->all_views[t].version, NULL);
         xds_buf_appends(&b, "</tr>");
     }
     xds_buf_appends(&b, "</table>");

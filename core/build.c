@@ -137,7 +137,7 @@ static void run_build(evutil_socket_t fd, short what, void *arg)
     for (size_t t = 0; t < XDS_TYPE_COUNT; t++)
         if (snap->types[t].n)
             xds_buf_printf(&summary, " %s=%zu@%.8s", xds_types[t].path, snap->types[t].n,
-                           snap->types[t].version);
+                           snap->all_views[t].version);
     if (snap->world)
         xds_buf_printf(&summary, "; node groups by %s", xds_snapshot_group_keys(snap));
     xds_log(XDS_LOG_NOTICE, "snapshot %llu built in %.1f ms:%s", (unsigned long long)generation,

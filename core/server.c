@@ -230,6 +230,45 @@ static int str_eq(xds_str_t s, const char *lit)
     return s.n == n && memcmp(s.p, lit, n) == 0;
 }
 
+/* The proxy already holds version. */
+static int holds(const xds_request_t *rq, const char *version)
+{
+    return rq->has_version && rq->version_info.n == XDS_VERSION_LEN &&
+           memcmp(rq->version_info.p, version, XDS_VERSION_LEN) == 0;
+}
+
+/* 304 when the proxy holds version, else a 200 whose resources are the n
+ * pieces (runs of resources' JSON in snap's bytes, payload bytes with the
+ * commas between them), written by reference. */
+static void answer(xds_conn_t *c, xds_snapshot_t *snap, const xds_request_t *rq,
+                   const char *version, const xds_seg_t *pieces, size_t n, size_t payload)
+{
+    static const char tail[] = "],\"type_url\":\"";
+    const xds_type_t *type = c->type;
+    if (holds(rq, version)) {
+        write_head(c, 304, NULL, 0, 0, NULL);
+        xds_nodes_record(rq, type, 304, version, c->peer);
+        return;
+    }
+    xds_nodes_record(rq, type, 200, version, c->peer);
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    char head[128];
+    int hn = snprintf(head, sizeof(head), "{\"version_info\":\"%s\",\"resources\":[", version);
+    size_t url_len = strlen(type->type_url);
+    write_head(c, 200, "application/json", (size_t)hn + payload + sizeof(tail) - 1 + url_len + 2, 1,
+               NULL);
+    evbuffer_add(out, head, (size_t)hn);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            evbuffer_add(out, ",", 1);
+        evbuffer_add_reference(out, pieces[i].p, pieces[i].n, unref_cleanup,
+                               xds_snapshot_ref(snap));
+    }
+    evbuffer_add(out, tail, sizeof(tail) - 1);
+    evbuffer_add(out, type->type_url, url_len);
+    evbuffer_add(out, "\"}", 2);
+}
+
 static void handle_discovery(xds_conn_t *c, const char *body, size_t len)
 {
     xds_worker_t *w = c->w;
@@ -298,80 +337,42 @@ static void handle_discovery(xds_conn_t *c, const char *body, size_t len)
         goto done;
     }
     const xds_view_t *t = g->views[type->id];
-    struct evbuffer *out = bufferevent_get_output(c->bev);
 
     if (rq->nnames == 0) {
-        if (rq->has_version && rq->version_info.n == XDS_VERSION_LEN &&
-            memcmp(rq->version_info.p, t->version, XDS_VERSION_LEN) == 0) {
-            write_head(c, 304, NULL, 0, 0, NULL);
-            xds_nodes_record(rq, type, 304, t->version, c->peer);
-            goto done;
-        }
-        xds_nodes_record(rq, type, 200, t->version, c->peer);
-        if (t->body) { /* all of the type: its prepared body, one reference */
+        if (t->body && !holds(rq, t->version)) { /* all of the type: its prepared body */
+            xds_nodes_record(rq, type, 200, t->version, c->peer);
             write_head(c, 200, "application/json", t->body_len, 1, NULL);
-            evbuffer_add_reference(out, t->body, t->body_len, unref_cleanup,
-                                   xds_snapshot_ref(snap));
+            evbuffer_add_reference(bufferevent_get_output(c->bev), t->body, t->body_len,
+                                   unref_cleanup, xds_snapshot_ref(snap));
             goto done;
         }
-        char head[128];
-        int hn =
-            snprintf(head, sizeof(head), "{\"version_info\":\"%s\",\"resources\":[", t->version);
-        size_t url_len = strlen(type->type_url);
-        size_t body_len =
-            (size_t)hn + t->payload_len + sizeof("],\"type_url\":\"\"}") - 1 + url_len;
-        write_head(c, 200, "application/json", body_len, 1, NULL);
-        evbuffer_add(out, head, (size_t)hn);
-        for (size_t i = 0; i < t->nsegs; i++) {
-            if (i)
-                evbuffer_add(out, ",", 1);
-            evbuffer_add_reference(out, t->segs[i].p, t->segs[i].n, unref_cleanup,
-                                   xds_snapshot_ref(snap));
-        }
-        evbuffer_add(out, "],\"type_url\":\"", sizeof("],\"type_url\":\"") - 1);
-        evbuffer_add(out, type->type_url, url_len);
-        evbuffer_add(out, "\"}", 2);
+        answer(c, snap, rq, t->version, t->segs, t->nsegs, t->payload_len);
         goto done;
     }
 
     /* A named subset: exactly the named resources that exist. */
+    xds_seg_t stack_seg[64];
     size_t stack_idx[64];
-    size_t *idx = rq->nnames <= 64 ? stack_idx : xds_malloc(rq->nnames * sizeof(size_t));
-    size_t n = 0, body_len = 0;
+    int big = rq->nnames > 64;
+    xds_seg_t *seg = big ? xds_malloc(rq->nnames * sizeof(xds_seg_t)) : stack_seg;
+    size_t *idx = big ? xds_malloc(rq->nnames * sizeof(size_t)) : stack_idx;
+    size_t n = 0, payload = 0;
     for (size_t i = 0; i < rq->nnames; i++) {
         long k = xds_view_find(t, rq->names[i].p, rq->names[i].n);
         if (k >= 0) {
+            const xds_sres_t *r = t->res[k];
+            seg[n] = (xds_seg_t){r->json, r->json_len};
+            payload += r->json_len + (n ? 1 : 0);
             idx[n++] = (size_t)k;
-            body_len += t->res[k]->json_len + 1;
         }
     }
     char version[XDS_VERSION_LEN + 1];
     xds_view_subset_version(t, idx, n, version);
-    if (rq->has_version && rq->version_info.n == XDS_VERSION_LEN &&
-        memcmp(rq->version_info.p, version, XDS_VERSION_LEN) == 0) {
-        write_head(c, 304, NULL, 0, 0, NULL);
-        xds_nodes_record(rq, type, 304, version, c->peer);
-    } else {
-        xds_nodes_record(rq, type, 200, version, c->peer);
-        char head[128];
-        int hn = snprintf(head, sizeof(head), "{\"version_info\":\"%s\",\"resources\":[", version);
-        size_t url_len = strlen(type->type_url);
-        body_len += (size_t)hn + (n ? 0 : 1) + sizeof("],\"type_url\":\"\"}") - 2 + url_len;
-        write_head(c, 200, "application/json", body_len, 1, NULL);
-        evbuffer_add(out, head, (size_t)hn);
-        for (size_t i = 0; i < n; i++) {
-            if (i)
-                evbuffer_add(out, ",", 1);
-            const xds_sres_t *res = t->res[idx[i]];
-            evbuffer_add_reference(out, res->json, res->json_len, unref_cleanup,
-                                   xds_snapshot_ref(snap));
-        }
-        evbuffer_add(out, "],\"type_url\":\"", sizeof("],\"type_url\":\"") - 1);
-        evbuffer_add(out, type->type_url, url_len);
-        evbuffer_add(out, "\"}", 2);
-    }
-    if (idx != stack_idx)
+    answer(c, snap, rq, version, seg, n, payload);
+    if (big) {
+        free(seg);
         free(idx);
+    }
 
 done:
     return;

@@ -32,22 +32,27 @@ static void hash_hex(XXH128_hash_t h, char out[XDS_VERSION_LEN + 1])
     out[XDS_VERSION_LEN] = '\0';
 }
 
-void xds_stype_subset_version(const xds_stype_t *t, const size_t *idx, size_t n,
-                              char out[XDS_VERSION_LEN + 1])
-{
-    XXH3_state_t st;
-    XXH3_128bits_reset(&st);
-    XXH3_128bits_update(&st, t->type->type_url, strlen(t->type->type_url) + 1);
-    for (size_t i = 0; i < n; i++)
-        XXH3_128bits_update(&st, t->res[idx ? idx[i] : i].hash, 16);
-    hash_hex(XXH3_128bits_digest(&st), out);
-}
-
 static int name_cmp(const char *a, size_t an, const char *b, size_t bn)
 {
     size_t m = an < bn ? an : bn;
     int c = memcmp(a, b, m);
     return c ? c : (an > bn) - (an < bn);
+}
+
+/* The wildcard response of v, as server.c writes it (see snapshot.h). */
+void xds_view_body(const xds_view_t *v, xds_buf_t *b)
+{
+    if (v->body) {
+        xds_buf_append(b, v->body, v->body_len);
+        return;
+    }
+    xds_buf_printf(b, "{\"version_info\":\"%s\",\"resources\":[", v->version);
+    for (size_t i = 0; i < v->nsegs; i++) {
+        if (i)
+            xds_buf_append(b, ",", 1);
+        xds_buf_append(b, v->segs[i].p, v->segs[i].n);
+    }
+    xds_buf_printf(b, "],\"type_url\":\"%s\"}", v->type->type_url);
 }
 
 long xds_view_find(const xds_view_t *v, const char *name, size_t len)
@@ -77,31 +82,11 @@ void xds_view_subset_version(const xds_view_t *v, const size_t *idx, size_t n,
     hash_hex(XXH3_128bits_digest(&st), out);
 }
 
-long xds_stype_find(const xds_stype_t *t, const char *name, size_t len)
-{
-    size_t lo = 0, hi = t->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const xds_sres_t *r = &t->res[mid];
-        size_t m = r->name_len < len ? r->name_len : len;
-        int c = memcmp(r->name, name, m);
-        if (c == 0)
-            c = (r->name_len > len) - (r->name_len < len);
-        if (c == 0)
-            return (long)mid;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return -1;
-}
-
 /* Serialize the resources straight into the type's full response body,
  * whose version (a hash of the resources) is filled in afterwards: its
  * place in the prefix has a fixed width.  Each resource's JSON is a slice
  * of that body, so a snapshot holds every resource once. */
-static void build_type(xds_stype_t *t, const xds_type_t *type, const xds_gen_res_t *in, size_t n)
+static size_t build_type(xds_stype_t *t, const xds_type_t *type, const xds_gen_res_t *in, size_t n)
 {
     static const char head[] = "{\"version_info\":\"";
     xds_buf_t names = {0}, body = {0};
@@ -145,9 +130,7 @@ static void build_type(xds_stype_t *t, const xds_type_t *type, const xds_gen_res
     }
     free(name_off);
     free(json_off);
-
-    xds_stype_subset_version(t, NULL, n, t->version);
-    memcpy(t->body + version_at, t->version, XDS_VERSION_LEN);
+    return version_at; /* the caller writes the version there */
 }
 
 xds_snapshot_t *xds_snapshot_build(const xds_gen_out_t *out, uint64_t generation)
@@ -158,13 +141,14 @@ xds_snapshot_t *xds_snapshot_build(const xds_gen_out_t *out, uint64_t generation
     for (size_t t = 0; t < XDS_TYPE_COUNT; t++) {
         xds_stype_t *st = &s->types[t];
         xds_view_t *v = &s->all_views[t];
-        build_type(st, &xds_types[t], out->res[t], out->n[t]);
+        size_t version_at = build_type(st, &xds_types[t], out->res[t], out->n[t]);
         v->type = st->type;
         v->n = st->n;
         v->res = xds_malloc((st->n ? st->n : 1) * sizeof(xds_sres_t *));
         for (size_t i = 0; i < st->n; i++)
             v->res[i] = &st->res[i];
-        memcpy(v->version, st->version, sizeof(v->version));
+        xds_view_subset_version(v, NULL, v->n, v->version);
+        memcpy(st->body + version_at, v->version, XDS_VERSION_LEN);
         v->body = st->body;
         v->body_len = st->body_len;
         s->all.views[t] = v;

@@ -35,9 +35,8 @@ typedef struct {
     const xds_type_t *type;
     xds_sres_t *res; /* sorted by name (bytewise), unique */
     size_t n;
-    char *arena;                       /* names and JSON of all resources, owned */
-    char version[XDS_VERSION_LEN + 1]; /* version of the whole set */
-    char *body;                        /* full wildcard 200 body, owned */
+    char *arena; /* names of all resources, owned */
+    char *body;  /* full wildcard 200 body (its version: all_views[].version), owned */
     size_t body_len;
 } xds_stype_t;
 
@@ -95,18 +94,14 @@ xds_snapshot_t *xds_snapshot_build(const xds_gen_out_t *out, uint64_t generation
 xds_snapshot_t *xds_snapshot_ref(xds_snapshot_t *s);
 void xds_snapshot_unref(xds_snapshot_t *s);
 
-/* Index of the resource named (name, len) in t, or -1.  Binary search. */
-long xds_stype_find(const xds_stype_t *t, const char *name, size_t len);
-/* The same in a view. */
+/* Index of the resource named (name, len) in v, or -1.  Binary search. */
 long xds_view_find(const xds_view_t *v, const char *name, size_t len);
-/* Version of the subset idx[0..n) of v (NULL: all), as for stypes. */
+/* Version of the subset idx[0..n) of v (indexes ascending, unique; idx NULL:
+ * all): XXH3-128 over the type URL and the subset's resource hashes, in
+ * hex.  The whole view's version is the subset of all its resources. */
 void xds_view_subset_version(const xds_view_t *v, const size_t *idx, size_t n,
                              char out[XDS_VERSION_LEN + 1]);
-
-/* Version of the subset idx[0..n) of t (indexes ascending, unique):
- * XXH3-128 over the type URL and the subset's resource hashes, in hex.  The
- * full set's version equals xds_stype_subset_version over all indexes. */
-void xds_stype_subset_version(const xds_stype_t *t, const size_t *idx, size_t n,
-                              char out[XDS_VERSION_LEN + 1]);
+/* Append v's wildcard 200 body (what a poll gets) to b. */
+void xds_view_body(const xds_view_t *v, xds_buf_t *b);
 
 #endif

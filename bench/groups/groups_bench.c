@@ -296,7 +296,6 @@ static void run_once(int sc, int nsvc, int ngroups, xds_schema_t *schema, result
     r->cached_us = (now_ms() - s) * 1e3 / ngroups;
 
     /* Each group has exactly the services its cluster matches. */
-    const xds_stype_t *cds = &snap->types[XDS_TYPE_CLUSTERS];
     const void **seen = xds_calloc((size_t)ngroups, sizeof(void *));
     size_t nsvc_total = 0;
     for (int g = 0; g < ngroups; g++) {
@@ -312,8 +311,7 @@ static void run_once(int sc, int nsvc, int ngroups, xds_schema_t *schema, result
                      xds_pattern_match(pats[i], attrs[g].cluster.p, attrs[g].cluster.n);
             char name[32];
             snprintf(name, sizeof(name), "svc-%04d", i);
-            long k = v == &snap->all_views[XDS_TYPE_CLUSTERS] ? xds_stype_find(cds, name, 8)
-                                                              : xds_view_find(v, name, 8);
+            long k = xds_view_find(v, name, 8);
             if (in != (k >= 0)) {
                 fprintf(stderr, "groups_bench: %s: group %s %s %s\n", scen_name[sc], grp[g]->label,
                         in ? "lacks" : "has", name);

@@ -81,17 +81,7 @@ static void check_view(const xds_view_t *v)
         if (c > 0 || (c == 0 && x->name_len >= y->name_len))
             fail("a view's resources are not sorted and unique", y->name);
     }
-    if (v->body) {
-        xds_buf_append(&b, v->body, v->body_len);
-    } else {
-        xds_buf_printf(&b, "{\"version_info\":\"%s\",\"resources\":[", v->version);
-        for (size_t i = 0; i < v->nsegs; i++) {
-            if (i)
-                xds_buf_append(&b, ",", 1);
-            xds_buf_append(&b, v->segs[i].p, v->segs[i].n);
-        }
-        xds_buf_printf(&b, "],\"type_url\":\"%s\"}", v->type->type_url);
-    }
+    xds_view_body(v, &b);
     xj_t *body = xj_parse(b.data, b.len, 256, err, sizeof(err));
     if (body == NULL)
         fail("a group's DiscoveryResponse body does not parse", err);
@@ -203,7 +193,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t t = 0; t < XDS_TYPE_COUNT; t++) {
             const xds_stype_t *st = &snap->types[t];
             for (size_t i = 0; i < st->n; i++)
-                if (xds_stype_find(st, st->res[i].name, st->res[i].name_len) != (long)i)
+                if (xds_view_find(&snap->all_views[t], st->res[i].name, st->res[i].name_len) !=
+                    (long)i)
                     fail("a snapshot resource is not found by its name", st->res[i].name);
             if (st->n) {
                 xj_t *body = xj_parse(st->body, st->body_len, 256, err, sizeof(err));

@@ -109,18 +109,18 @@ static void one_request(const char *body, size_t len)
 
     /* What core/server.c does with a parsed request. */
     const xds_type_t *type = request_type(&r);
-    const xds_stype_t *t = &snapshot->types[type->id];
+    const xds_view_t *t = &snapshot->all_views[type->id];
     size_t *idx = malloc((r.nnames ? r.nnames : 1) * sizeof(size_t)), n = 0;
     if (idx == NULL)
         abort();
     for (size_t i = 0; i < r.nnames; i++) {
-        long k = xds_stype_find(t, r.names[i].p, r.names[i].n);
+        long k = xds_view_find(t, r.names[i].p, r.names[i].n);
         if (k >= 0)
             idx[n++] = (size_t)k;
     }
     char version[XDS_VERSION_LEN + 1];
     if (r.nnames)
-        xds_stype_subset_version(t, idx, n, version);
+        xds_view_subset_version(t, idx, n, version);
     else
         memcpy(version, t->version, sizeof(version));
     free(idx);

@@ -46,8 +46,9 @@ static void test_body_and_find(void **state)
     (void)state;
     xds_snapshot_t *s = build("2s");
     const xds_stype_t *t = &s->types[XDS_TYPE_CLUSTERS];
+    const xds_view_t *v = &s->all_views[XDS_TYPE_CLUSTERS];
     assert_int_equal(t->n, 3);
-    assert_true(is_hex_version(t->version));
+    assert_true(is_hex_version(v->version));
     char expect[1024];
     snprintf(expect, sizeof(expect),
              "{\"version_info\":\"%s\",\"resources\":["
@@ -58,13 +59,13 @@ static void test_body_and_find(void **state)
              "{\"@type\":\"type.googleapis.com/envoy.config.cluster.v3.Cluster\",\"name\":\"c\","
              "\"connect_timeout\":\"1s\"}],"
              "\"type_url\":\"type.googleapis.com/envoy.config.cluster.v3.Cluster\"}",
-             t->version);
+             v->version);
     assert_string_equal(t->body, expect);
     assert_int_equal(t->body_len, strlen(expect));
-    assert_int_equal(xds_stype_find(t, "a", 1), 0);
-    assert_int_equal(xds_stype_find(t, "c", 1), 2);
-    assert_int_equal(xds_stype_find(t, "bb", 2), -1);
-    assert_int_equal(xds_stype_find(t, "", 0), -1);
+    assert_int_equal(xds_view_find(v, "a", 1), 0);
+    assert_int_equal(xds_view_find(v, "c", 1), 2);
+    assert_int_equal(xds_view_find(v, "bb", 2), -1);
+    assert_int_equal(xds_view_find(v, "", 0), -1);
     xds_snapshot_unref(s);
 }
 
@@ -72,8 +73,9 @@ static void test_versions(void **state)
 {
     (void)state;
     xds_snapshot_t *s1 = build("2s"), *s2 = build("2s"), *s3 = build("3s");
-    const xds_stype_t *t1 = &s1->types[XDS_TYPE_CLUSTERS], *t2 = &s2->types[XDS_TYPE_CLUSTERS],
-                      *t3 = &s3->types[XDS_TYPE_CLUSTERS];
+    const xds_view_t *t1 = &s1->all_views[XDS_TYPE_CLUSTERS],
+                     *t2 = &s2->all_views[XDS_TYPE_CLUSTERS],
+                     *t3 = &s3->all_views[XDS_TYPE_CLUSTERS];
 
     /* Same content, same version; different content, different version. */
     assert_string_equal(t1->version, t2->version);
@@ -82,22 +84,22 @@ static void test_versions(void **state)
     /* The full set's version equals the subset version over every index. */
     size_t all[] = {0, 1, 2};
     char v[XDS_VERSION_LEN + 1], w[XDS_VERSION_LEN + 1];
-    xds_stype_subset_version(t1, all, 3, v);
+    xds_view_subset_version(t1, all, 3, v);
     assert_string_equal(v, t1->version);
 
     /* An unchanged subset keeps its version when another resource changes. */
     size_t ac[] = {0, 2};
-    xds_stype_subset_version(t1, ac, 2, v);
-    xds_stype_subset_version(t3, ac, 2, w);
+    xds_view_subset_version(t1, ac, 2, v);
+    xds_view_subset_version(t3, ac, 2, w);
     assert_string_equal(v, w);
     size_t b[] = {1};
-    xds_stype_subset_version(t1, b, 1, v);
-    xds_stype_subset_version(t3, b, 1, w);
+    xds_view_subset_version(t1, b, 1, v);
+    xds_view_subset_version(t3, b, 1, w);
     assert_string_not_equal(v, w);
 
     /* Empty sets have a version too, distinct per type. */
-    const char *ve = s1->types[XDS_TYPE_ENDPOINTS].version;
-    const char *vl = s1->types[XDS_TYPE_LISTENERS].version;
+    const char *ve = s1->all_views[XDS_TYPE_ENDPOINTS].version;
+    const char *vl = s1->all_views[XDS_TYPE_LISTENERS].version;
     assert_true(is_hex_version(ve));
     assert_string_not_equal(ve, vl);
     assert_string_equal(s1->types[XDS_TYPE_ENDPOINTS].body + strlen(ve) + 17,
