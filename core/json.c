@@ -445,20 +445,7 @@ static void write_string(xds_buf_t *out, const char *s, size_t n)
     put1(out, '"');
     while (p < end) {
         const unsigned char *run = p;
-        /* Eight bytes at a time while none needs escaping (SWAR: a byte
-         * below 0x20, a quote or a backslash sets its lane's high bit). */
-        const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-        while (end - p >= 8) {
-            uint64_t v, q, b;
-            memcpy(&v, p, 8);
-            q = v ^ (ones * '"');
-            b = v ^ (ones * '\\');
-            if (((v - ones * 0x20) | (q - ones) | (b - ones)) & ~v & highs)
-                break;
-            p += 8;
-        }
-        while (p < end && *p >= 0x20 && *p != '"' && *p != '\\')
-            p++;
+        p = xj_plain_end(p, end, 0);
         if (p > run)
             put(out, run, (size_t)(p - run));
         if (p == end)

@@ -11,6 +11,8 @@
 #ifndef XDS_JSON_H
 #define XDS_JSON_H
 
+#include <string.h>
+
 #include "xdsd.h"
 
 typedef enum { XJ_NULL = 0, XJ_BOOL, XJ_NUMBER, XJ_STRING, XJ_ARRAY, XJ_OBJECT } xj_type_t;
@@ -109,6 +111,37 @@ void xj_serialize(const xj_t *v, xds_buf_t *out);
 /* Serialize object obj as a protobuf Any: {"@type":"<type_url>",<obj's members>}.
  * An "@type" member already in obj is skipped. */
 void xj_serialize_any(const xj_t *obj, const char *type_url, xds_buf_t *out);
+/* The first byte at or after p (before end) that a JSON string cannot hold
+ * as it is: a quote, a backslash, a control character, and with high a
+ * byte >= 0x80 too; end when there is none.  Eight bytes at a time (SWAR:
+ * such a byte sets its lane's high bit; lanes below the first one are
+ * exact, so on little-endian machines its place is the lowest set bit),
+ * then a byte at a time.  For the serializer and the request scanner. */
+static inline const unsigned char *xj_plain_end(const unsigned char *p, const unsigned char *end,
+                                                int high)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    const uint64_t keep_high = high ? ~(uint64_t)0 : 0;
+    while (end - p >= 8) {
+        uint64_t v, q, b, m;
+        memcpy(&v, p, 8);
+        q = v ^ (ones * '"');
+        b = v ^ (ones * '\\');
+        m = ((((v - ones * 0x20) | (q - ones) | (b - ones)) & ~v) | (v & keep_high)) & highs;
+        if (m == 0) {
+            p += 8;
+            continue;
+        }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        p += (unsigned)__builtin_ctzll(m) >> 3;
+#endif
+        break;
+    }
+    while (p < end && *p >= 0x20 && *p != '"' && *p != '\\' && !(high && *p >= 0x80))
+        p++;
+    return p;
+}
+
 /* s (n bytes) as a JSON string literal for an error message, cut after 64
  * bytes with "..." appended; written into buf, which is returned. */
 const char *xj_quote(const char *s, size_t n, char *buf, size_t len);

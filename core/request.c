@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "request.h"
 
 /* What the value after the last key is. */
@@ -397,33 +398,12 @@ static void put_utf8(xds_buf_t *b, unsigned cp)
  * body when it has no escapes, else decoded into lx->tmp. */
 static int lex_string(lex_t *lx, const unsigned char **s, size_t *n)
 {
-    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
     const unsigned char *p = ++lx->p, *end = lx->end, *run = p;
     int decoded = 0;
 
     lx->tmp.len = 0;
     for (;;) {
-        /* eight bytes at a time up to the first quote, backslash, control
-         * character or byte >= 0x80 (SWAR: such a byte sets its lane's high
-         * bit; lanes below the first one are exact, so on little-endian
-         * machines its place is the lowest set bit) */
-        while (end - p >= 8) {
-            uint64_t v, q, b, m;
-            memcpy(&v, p, 8);
-            q = v ^ (ones * '"');
-            b = v ^ (ones * '\\');
-            m = ((((v - ones * 0x20) | (q - ones) | (b - ones)) & ~v) | v) & highs;
-            if (m == 0) {
-                p += 8;
-                continue;
-            }
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-            p += (unsigned)__builtin_ctzll(m) >> 3;
-#endif
-            break;
-        }
-        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
-            p++;
+        p = xj_plain_end(p, end, 1); /* up to a quote, escape or UTF-8 */
         if (p >= end) {
             lx->p = p;
             return lex_fail(lx, "unterminated string");
