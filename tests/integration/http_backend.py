@@ -309,3 +309,19 @@ class TinyDns(BlackHoleDns):
             answer, ancount = b"", 0
         header = qid + b"\x81\x80" + b"\x00\x01" + ancount.to_bytes(2, "big") + b"\x00\x00\x00\x00"
         return header + question + answer
+
+
+def model_servers(default=None):
+    """The body of a fixture that yields make(model=None, **kw) -> a started
+    ModelServer (serving `default` when model is None), and stops them all
+    after the test."""
+    servers = []
+
+    def make(model=None, **kw):
+        s = ModelServer(model if model is not None else default, **kw)
+        servers.append(s)
+        return s
+
+    yield make
+    for s in servers:
+        s.stop()

@@ -197,3 +197,17 @@ class PgServer:
         if schema is not None:
             self.psql(dbname=name, file=schema)
         return name
+
+
+def module_server():
+    """A PgServer for a whole test module, destroyed after it: the body of
+    the modules' `pg` fixture (pg = pytest.fixture(scope="module")(...))."""
+    import pytest
+    if find_bindir() is None:
+        pytest.skip("PostgreSQL server binaries not installed")
+    srv = PgServer()
+    try:
+        srv.start()
+        yield srv
+    finally:
+        srv.destroy()

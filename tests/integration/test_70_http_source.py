@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import REPO, SLOW, basic_model, record_timing, run_xdsd, service, wait_for
-from http_backend import BlackHoleDns, ModelServer, TinyDns
+from http_backend import BlackHoleDns, TinyDns, model_servers
 
 INTERVAL = 0.2  # the interval the tests configure, in seconds
 
@@ -26,16 +26,7 @@ def grown(model, name="added", port=7100):
 
 @pytest.fixture
 def backend():
-    servers = []
-
-    def make(model=None, **kw):
-        s = ModelServer(model if model is not None else basic_model(), **kw)
-        servers.append(s)
-        return s
-
-    yield make
-    for s in servers:
-        s.stop()
+    yield from model_servers(basic_model())
 
 
 @pytest.fixture

@@ -29,16 +29,7 @@ pytestmark = pytest.mark.skipif(not (PLUGIN_DIR / "postgres.so").exists(),
                                 reason="postgres plugin not built (configure --without-postgres?)")
 
 
-@pytest.fixture(scope="module")
-def pg():
-    if pg_backend.find_bindir() is None:
-        pytest.skip("PostgreSQL server binaries not installed")
-    srv = pg_backend.PgServer()
-    try:
-        srv.start()
-        yield srv
-    finally:
-        srv.destroy()
+pg = pytest.fixture(scope="module", name="pg")(pg_backend.module_server)
 
 
 @pytest.fixture

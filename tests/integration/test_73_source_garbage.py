@@ -25,7 +25,7 @@ import pytest
 
 from conftest import PLUGIN_DIR, SLOW, basic_model, replace_file, service, wait_for
 import pg_backend
-from http_backend import ModelServer
+from http_backend import model_servers
 from redis_backend import RedisServer
 
 LIMIT = 8192  # max_document_size 8k; every good document here is well under it
@@ -149,30 +149,12 @@ def recovered(name):
 
 # ---- backends ----------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def pg():
-    if pg_backend.find_bindir() is None:
-        pytest.skip("PostgreSQL server binaries not installed")
-    srv = pg_backend.PgServer()
-    try:
-        srv.start()
-        yield srv
-    finally:
-        srv.destroy()
+pg = pytest.fixture(scope="module", name="pg")(pg_backend.module_server)
 
 
 @pytest.fixture
 def http_server():
-    servers = []
-
-    def make(body):
-        s = ModelServer(body)
-        servers.append(s)
-        return s
-
-    yield make
-    for s in servers:
-        s.stop()
+    yield from model_servers()
 
 
 @pytest.fixture
