@@ -478,40 +478,41 @@ static int lex_string(lex_t *lx, const unsigned char **s, size_t *n)
     return 1;
 }
 
+/* Move *p past one or more digits; without one, fail there. */
+static int digits(lex_t *lx, const unsigned char **p)
+{
+    const unsigned char *q = *p;
+    if (q >= lx->end || *q < '0' || *q > '9') {
+        lx->p = q;
+        return lex_fail(lx, "invalid number");
+    }
+    while (q < lx->end && *q >= '0' && *q <= '9')
+        q++;
+    *p = q;
+    return 1;
+}
+
 /* Check the number at lx->p and move past it. */
 static int lex_number_scan(lex_t *lx)
 {
     const unsigned char *p = lx->p, *end = lx->end;
     if (p < end && *p == '-')
         p++;
-    if (p < end && *p == '0') {
+    if (p < end && *p == '0')
         p++;
-    } else if (p < end && *p >= '1' && *p <= '9') {
-        while (p < end && *p >= '0' && *p <= '9')
-            p++;
-    } else {
-        lx->p = p;
-        return lex_fail(lx, "invalid number");
-    }
+    else if (!digits(lx, &p))
+        return 0;
     if (p < end && *p == '.') {
         p++;
-        if (p >= end || *p < '0' || *p > '9') {
-            lx->p = p;
-            return lex_fail(lx, "invalid number");
-        }
-        while (p < end && *p >= '0' && *p <= '9')
-            p++;
+        if (!digits(lx, &p))
+            return 0;
     }
     if (p < end && (*p == 'e' || *p == 'E')) {
         p++;
         if (p < end && (*p == '+' || *p == '-'))
             p++;
-        if (p >= end || *p < '0' || *p > '9') {
-            lx->p = p;
-            return lex_fail(lx, "invalid number");
-        }
-        while (p < end && *p >= '0' && *p <= '9')
-            p++;
+        if (!digits(lx, &p))
+            return 0;
     }
     lx->p = p;
     return 1;
