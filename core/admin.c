@@ -11,6 +11,7 @@
  * allowed addresses without the token, for probes.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <sys/queue.h>
@@ -354,6 +355,21 @@ static void metric_help(xds_buf_t *b, const char *name, const char *type, const 
     xds_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A metric without labels: its help, its type and its one value. */
+static void metric1(xds_buf_t *b, const char *name, const char *type, const char *help,
+                    const char *fmt, ...) XDS_PRINTF(5, 6);
+static void metric1(xds_buf_t *b, const char *name, const char *type, const char *help,
+                    const char *fmt, ...)
+{
+    char value[64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(value, sizeof(value), fmt, ap);
+    va_end(ap);
+    metric_help(b, name, type, help);
+    xds_buf_printf(b, "%s %s\n", name, value);
+}
+
 static void h_metrics(struct evhttp_request *req)
 {
     xds_buf_t b = {0};
@@ -394,17 +410,16 @@ static void h_metrics(struct evhttp_request *req)
                    (unsigned long long)cum);
 
     const xds_build_stats_t *st = xds_build_stats();
-    metric_help(&b, "xdsd_snapshot_builds_total", "counter", "Snapshots built and published.");
-    xds_buf_printf(&b, "xdsd_snapshot_builds_total %llu\n", (unsigned long long)st->builds);
-    metric_help(&b, "xdsd_snapshot_refusals_total", "counter",
-                "Builds refused because the model or the generated resources were invalid.");
-    xds_buf_printf(&b, "xdsd_snapshot_refusals_total %llu\n", (unsigned long long)st->refusals);
-    metric_help(&b, "xdsd_snapshot_build_duration_seconds", "gauge",
-                "Generate + serialize + hash time of the snapshot being served.");
-    xds_buf_printf(&b, "xdsd_snapshot_build_duration_seconds %.6f\n", st->last_build_ms / 1e3);
-    metric_help(&b, "xdsd_snapshot_generation", "gauge",
-                "Generation of the snapshot being served.");
-    xds_buf_printf(&b, "xdsd_snapshot_generation %llu\n", (unsigned long long)st->generation);
+    metric1(&b, "xdsd_snapshot_builds_total", "counter", "Snapshots built and published.", "%llu",
+            (unsigned long long)st->builds);
+    metric1(&b, "xdsd_snapshot_refusals_total", "counter",
+            "Builds refused because the model or the generated resources were invalid.", "%llu",
+            (unsigned long long)st->refusals);
+    metric1(&b, "xdsd_snapshot_build_duration_seconds", "gauge",
+            "Generate + serialize + hash time of the snapshot being served.", "%.6f",
+            st->last_build_ms / 1e3);
+    metric1(&b, "xdsd_snapshot_generation", "gauge", "Generation of the snapshot being served.",
+            "%llu", (unsigned long long)st->generation);
 
     metric_help(&b, "xdsd_source_refreshes_total", "counter", "Successful refreshes per source.");
     for (size_t i = 0; i < cycle->nsources; i++)
@@ -447,26 +462,25 @@ static void h_metrics(struct evhttp_request *req)
                            xds_types[t].path, snap->all_views[t].version);
         xds_group_stats_t gs;
         xds_snapshot_group_stats(snap, &gs);
-        metric_help(&b, "xdsd_node_groups", "gauge",
-                    "Node groups built for the snapshot being served (0: every proxy gets the "
-                    "same configuration).");
-        xds_buf_printf(&b, "xdsd_node_groups %zu\n", gs.groups);
-        metric_help(&b, "xdsd_node_groups_refused", "gauge",
-                    "Node groups whose configuration failed validation (their proxies get 503).");
-        xds_buf_printf(&b, "xdsd_node_groups_refused %zu\n", gs.failed);
-        metric_help(&b, "xdsd_node_group_build_seconds_total", "counter",
-                    "Time spent building the node groups of the snapshot being served.");
-        xds_buf_printf(&b, "xdsd_node_group_build_seconds_total %.6f\n", gs.build_ms_total / 1e3);
-        metric_help(&b, "xdsd_node_group_build_seconds_max", "gauge",
-                    "The slowest node group build of the snapshot being served.");
-        xds_buf_printf(&b, "xdsd_node_group_build_seconds_max %.6f\n", gs.build_ms_max / 1e3);
-        metric_help(&b, "xdsd_node_group_resources", "gauge",
-                    "Resources generated for node groups (each stored once, however many groups "
-                    "share it).");
-        xds_buf_printf(&b, "xdsd_node_group_resources %zu\n", gs.resources);
-        metric_help(&b, "xdsd_node_group_views", "gauge",
-                    "Distinct per-type resource sets served to node groups.");
-        xds_buf_printf(&b, "xdsd_node_group_views %zu\n", gs.views);
+        metric1(&b, "xdsd_node_groups", "gauge",
+                "Node groups built for the snapshot being served (0: every proxy gets the same "
+                "configuration).",
+                "%zu", gs.groups);
+        metric1(&b, "xdsd_node_groups_refused", "gauge",
+                "Node groups whose configuration failed validation (their proxies get 503).", "%zu",
+                gs.failed);
+        metric1(&b, "xdsd_node_group_build_seconds_total", "counter",
+                "Time spent building the node groups of the snapshot being served.", "%.6f",
+                gs.build_ms_total / 1e3);
+        metric1(&b, "xdsd_node_group_build_seconds_max", "gauge",
+                "The slowest node group build of the snapshot being served.", "%.6f",
+                gs.build_ms_max / 1e3);
+        metric1(&b, "xdsd_node_group_resources", "gauge",
+                "Resources generated for node groups (each stored once, however many groups "
+                "share it).",
+                "%zu", gs.resources);
+        metric1(&b, "xdsd_node_group_views", "gauge",
+                "Distinct per-type resource sets served to node groups.", "%zu", gs.views);
         xds_snapshot_unref(snap);
     }
     reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
