@@ -78,7 +78,8 @@ typedef struct xds_match {
  * non-empty string or a non-empty array of them.  XDS_OK, or XDS_ERROR with
  * err = "match.cluster: expected ...".  Pure. */
 int xds_match_check(const xj_t *v, char *err, size_t errlen);
-/* Compile a checked "match" value (NULL when it is not valid). */
+/* Compile a "match" value that xds_match_check accepted (the model checks
+ * every document when its source publishes it); NULL for none. */
 xds_match_t *xds_match_compile(const xj_t *v);
 void xds_match_free(xds_match_t *m);
 
