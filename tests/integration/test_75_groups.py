@@ -253,3 +253,26 @@ def test_nodes_state_follows_each_group(xdsd):
     assert nodes["e1"]["types"]["clusters"]["state"] in ("behind", "stale")
     assert nodes["i1"]["types"]["clusters"]["current_version"] == vi  # its group did not change
     assert nodes["i1"]["types"]["clusters"]["state"] in ("current", "stale")
+
+
+def test_groups_with_the_same_items_share_everything(xdsd):
+    """A second group that matches the same items adds a group record and
+    nothing else: no new views, no new resources (and one build of its
+    route configurations: the first group's result is reused)."""
+    from test_90_admin import admin_get, parse_metrics
+    port = start_with_admin(xdsd, grouped_model())
+
+    def counts():
+        m = parse_metrics(admin_get(port, "/metrics")[2].decode())
+        return m["xdsd_node_groups"], m["xdsd_node_group_views"], m["xdsd_node_group_resources"]
+
+    for t in ("clusters", "listeners", "routes"):
+        names = ["ingress", "public"] if t == "routes" else None
+        xdsd.poll(t, node=node("e1", "edge-eu"), resource_names=names)
+    g1, v1, r1 = counts()
+    for t in ("clusters", "listeners", "routes"):
+        names = ["ingress", "public"] if t == "routes" else None
+        xdsd.poll(t, node=node("e2", "edge-us"), resource_names=names)  # same items, other group
+    g2, v2, r2 = counts()
+    assert g2 == g1 + 1 and (v2, r2) == (v1, r1), ((g1, v1, r1), (g2, v2, r2))
+    assert r1 >= 1  # edge proxies lack services: their route configurations were generated
