@@ -230,6 +230,8 @@ static int str_eq(xds_str_t s, const char *lit)
     return s.n == n && memcmp(s.p, lit, n) == 0;
 }
 
+static void take_snapshot(xds_worker_t *w);
+
 /* The proxy already holds version. */
 static int holds(const xds_request_t *rq, const char *version)
 {
@@ -272,6 +274,10 @@ static void answer(xds_conn_t *c, xds_snapshot_t *snap, const xds_request_t *rq,
 static void handle_discovery(xds_conn_t *c, const char *body, size_t len)
 {
     xds_worker_t *w = c->w;
+    /* A request may come before the worker's notify event runs: a poll
+     * answered after a publish must see it (one atomic load otherwise). */
+    if (atomic_load_explicit(&w->pending, memory_order_relaxed) != NULL)
+        take_snapshot(w);
     xds_snapshot_t *snap = w->snap;
     const xds_type_t *type = c->type;
     char err[XDS_ERRLEN];
@@ -873,6 +879,16 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
 
 /* ---------------------------------------------------------------- worker */
 
+/* Adopt the snapshot the main thread handed over, if any. */
+static void take_snapshot(xds_worker_t *w)
+{
+    xds_snapshot_t *s = atomic_exchange(&w->pending, NULL);
+    if (s) {
+        xds_snapshot_unref(w->snap);
+        w->snap = s;
+    }
+}
+
 static void on_notify(evutil_socket_t fd, short what, void *arg)
 {
     xds_worker_t *w = arg;
@@ -882,13 +898,9 @@ static void on_notify(evutil_socket_t fd, short what, void *arg)
         w->policy = *p;
         free(p);
     }
-    xds_snapshot_t *s = atomic_exchange(&w->pending, NULL);
     (void)fd;
     (void)what;
-    if (s) {
-        xds_snapshot_unref(w->snap);
-        w->snap = s;
-    }
+    take_snapshot(w);
 }
 
 static void on_grace(evutil_socket_t fd, short what, void *arg)
